@@ -1,0 +1,224 @@
+"""Contracts between the engine, the tasks and the solutions.
+
+A task knows its Kaggle data layout, its split, its official metric and how to fake its data.
+A solution knows how to learn from a labelled view and predict on a label-free one. The engine
+(runner, tracking, CLI) knows neither by name: it only talks to these two classes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+
+PHASES: tuple[str, ...] = ("prepare", "fit", "predict")
+"""The solution's timed phases, in the order the runner calls them."""
+
+Status = Literal["running", "ok", "timeout", "oom", "failed", "invalid_submission"]
+
+
+class HarnessError(Exception):
+    """An error the user can act on; the CLI prints its message without a traceback."""
+
+
+class DataError(HarnessError):
+    """The data on disk does not match the task's Kaggle layout."""
+
+
+class InvalidSubmission(HarnessError):
+    """A submission that the task's validator rejects; the message names the row or column."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A named, frozen compute profile: what a run may use and for how long per phase."""
+
+    name: str
+    description: str
+    device: Literal["cpu", "cuda"]
+    gpus: int
+    gpu_memory_gb: float | None
+    """Cap applied with torch.cuda.set_per_process_memory_fraction; None = the whole card."""
+    cpu_workers: int
+    prepare_s: float
+    fit_s: float
+    predict_s: float
+
+    def limit_s(self, phase: str) -> float:
+        """Wall-clock limit of one phase in seconds."""
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}; phases are {', '.join(PHASES)}")
+        return float(getattr(self, f"{phase}_s"))
+
+
+class PhaseBudget:
+    """What a solution sees as ``ctx.budget``: the profile plus the running phase's deadline."""
+
+    def __init__(self, profile: Budget, phase: str, started: float | None = None) -> None:
+        self.profile = profile
+        self.phase = phase
+        self.limit_s = profile.limit_s(phase)
+        self._started = time.monotonic() if started is None else started
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._started
+
+    def remaining(self) -> float:
+        """Seconds left before the runner kills the current phase (never negative)."""
+        return max(0.0, self.limit_s - self.elapsed())
+
+    def __getattr__(self, name: str) -> Any:
+        # Let solutions read profile fields directly: ctx.budget.gpus, ctx.budget.cpu_workers.
+        return getattr(self.profile, name)
+
+
+@dataclass
+class DataView:
+    """A table handed to a solution; file columns hold absolute paths.
+
+    The holdout view has ``has_labels=False`` and its label columns removed by the task.
+    """
+
+    task: str
+    frame: pd.DataFrame
+    has_labels: bool
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+@dataclass
+class RunContext:
+    """Everything a solution may use besides its data."""
+
+    run_dir: Path
+    """The only folder a solution writes to (checkpoints, logs)."""
+    cache_dir: Path
+    """Shared between runs of the same solution: decoded/cropped images and the like."""
+    budget: PhaseBudget
+    seed: int
+    device: str
+    """'cuda' or 'cpu', chosen by the runner from the budget and the machine."""
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("harness.solution"))
+    report_fn: Callable[[dict[str, float], int | None], None] | None = None
+    fact_fn: Callable[[str, Any], None] | None = None
+
+    def report(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """Record intermediate metrics (e.g. per-epoch validation pF1) in the run's MLflow log."""
+        if self.report_fn is not None:
+            self.report_fn({k: float(v) for k, v in metrics.items()}, step)
+
+    def record_fact(self, name: str, value: Any) -> None:
+        """Keep a fact about the run in its record (chosen threshold, epochs run, fallbacks)."""
+        if self.fact_fn is not None:
+            self.fact_fn(name, value)
+
+
+@dataclass(frozen=True)
+class DataProblem:
+    """One finding of ``harness data check``."""
+
+    path: str
+    problem: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}" + (f" ({self.fix})" if self.fix else "")
+
+
+class Task(ABC):
+    """A faithful re-creation of one Kaggle competition."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    metric_name: ClassVar[str]
+    greater_is_better: ClassVar[bool]
+    split_version: ClassVar[str]
+    synth_config: ClassVar[type]
+    """Dataclass of the synthetic generator's parameters (``data.synth.*`` overrides)."""
+
+    @abstractmethod
+    def synthesize(self, root: Path, config: Any, seed: int) -> None:
+        """Write a synthetic dataset in the real Kaggle layout under ``root``."""
+
+    @abstractmethod
+    def check(self, root: Path) -> list[DataProblem]:
+        """Every problem found in a dataset on disk; an empty list means it is usable."""
+
+    @abstractmethod
+    def load(self, root: Path) -> pd.DataFrame:
+        """The labelled table with absolute file paths; raises DataError naming what is wrong."""
+
+    @abstractmethod
+    def split(self, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Deterministic (train, holdout) split of ``load``'s table, grouped by patient/study."""
+
+    @abstractmethod
+    def public_view(self, holdout: pd.DataFrame) -> pd.DataFrame:
+        """The holdout table with every label column removed."""
+
+    @abstractmethod
+    def answers(self, holdout: pd.DataFrame) -> pd.DataFrame:
+        """Ground truth in the submission's format (the Kaggle solution file)."""
+
+    @abstractmethod
+    def read_answers(self, path: Path) -> pd.DataFrame:
+        """Answers from a file: a solution file, or a labelled table in the Kaggle layout."""
+
+    @abstractmethod
+    def validate(self, submission: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+        """The submission aligned row for row with ``answers``; raises InvalidSubmission."""
+
+    @abstractmethod
+    def score(self, submission: pd.DataFrame, answers: pd.DataFrame) -> float:
+        """The official metric on a validated, aligned submission."""
+
+    @abstractmethod
+    def groups(self, answers: pd.DataFrame) -> np.ndarray:
+        """Bootstrap unit of each answers row (patient or study id)."""
+
+    @abstractmethod
+    def n_inputs(self, view: DataView) -> int:
+        """Number of input images in a view, for images/s."""
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What a solution needs from the machine."""
+
+    cuda: bool = False
+    """True if it cannot run at all without a GPU."""
+
+
+class Solution(ABC):
+    """A competition solution as a plug-in: ``fit`` then ``predict``, each timed on its own."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    tasks: ClassVar[tuple[str, ...]]
+    config_class: ClassVar[type]
+    """Dataclass of the solution's options (``solution.*`` overrides), defaults = CPU sizes."""
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    """Per budget name, the option values that size the solution for that budget."""
+    requirements: ClassVar[Requirements] = Requirements()
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    def prepare(self, train: DataView, ctx: RunContext) -> None:  # noqa: B027 - optional hook
+        """Decode and cache the training inputs (timed apart from ``fit``); optional."""
+
+    @abstractmethod
+    def fit(self, train: DataView, ctx: RunContext) -> None:
+        """Learn from the labelled training view."""
+
+    @abstractmethod
+    def predict(self, test: DataView, ctx: RunContext) -> pd.DataFrame:
+        """A submission for the label-free view, in the task's submission format."""

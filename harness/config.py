@@ -1,0 +1,146 @@
+"""Typed run configuration and ``key=value`` overrides, parsed and validated by OmegaConf.
+
+``solution=<name>`` picks the plug-in while ``solution.<option>=<value>`` sets one of its
+options, the way Hydra treats config groups: the overrides are partitioned on that prefix and
+each part is merged into its own structured config, so a mistyped key is an error naming it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from harness.api import HarnessError
+from harness.budgets import DEFAULT_BUDGET
+from harness.suggest import did_you_mean
+
+SOLUTION_PREFIX = "solution."
+
+
+class ConfigError(HarnessError):
+    """An override that does not fit the schema."""
+
+
+@dataclass
+class DataConfig:
+    root: str | None = None
+    """A Kaggle download in the real layout; None = the embedded synthetic dataset."""
+    synth: dict[str, Any] = field(default_factory=dict)
+    """Overrides of the task's synthetic-generator parameters (``data.synth.height=512``)."""
+    synth_seed: int = 0
+
+
+@dataclass
+class RunConfig:
+    task: str = MISSING
+    solution: str = MISSING
+    budget: str = DEFAULT_BUDGET
+    seed: int = 0
+    results_dir: str = "results"
+    tracking_uri: str | None = None
+    """MLflow tracking URI; default: $MLFLOW_TRACKING_URI, else sqlite under results_dir."""
+    bootstrap: int = 1000
+    """Bootstrap resamples for the score's 95% CI (0 disables it)."""
+    data: DataConfig = field(default_factory=DataConfig)
+
+    @property
+    def results_path(self) -> Path:
+        return Path(self.results_dir).expanduser().resolve()
+
+
+def _split_pairs(args: list[str]) -> list[str]:
+    for arg in args:
+        key, sep, _ = arg.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"expected key=value, got {arg!r} (e.g. seed=1 budget=smoke)")
+    return args
+
+
+def _valid_keys(schema: type, prefix: str = "") -> list[str]:
+    keys = []
+    for f in dataclasses.fields(schema):
+        name = f"{prefix}{f.name}"
+        keys.append(name)
+        if dataclasses.is_dataclass(f.type) and isinstance(f.type, type):
+            keys.extend(_valid_keys(f.type, f"{name}."))
+    return keys
+
+
+def merge_overrides(schema: type, base: list[dict[str, Any]], args: list[str], where: str) -> Any:
+    """An instance of dataclass ``schema``: defaults, then each dict of ``base``, then ``args``.
+
+    ``where`` names the group in error messages (``solution``, ``data.synth``).
+    """
+    conf: DictConfig = OmegaConf.structured(schema)
+    prefix = f"{where}." if where else ""
+    try:
+        for layer in base:
+            conf = OmegaConf.merge(conf, OmegaConf.create(layer))  # type: ignore[assignment]
+        conf = OmegaConf.merge(conf, OmegaConf.from_dotlist(args))  # type: ignore[assignment]
+        missing = sorted(OmegaConf.missing_keys(conf))
+        if missing:
+            raise ConfigError(f"missing {', '.join(f'{prefix}{k}=' for k in missing)}")
+        return OmegaConf.to_object(conf)
+    except OmegaConfBaseException as exc:
+        key = str(getattr(exc, "full_key", "") or "")
+        valid = [f.name for f in dataclasses.fields(schema)]
+        top = key.split(".", 1)[0]
+        if key and top not in valid:
+            raise ConfigError(
+                f"unknown key {prefix}{key!r}{did_you_mean(top, valid)}; "
+                f"valid keys: {', '.join(prefix + v for v in valid)}"
+            ) from None
+        detail = str(exc).splitlines()[0]
+        raise ConfigError(f"bad value for {prefix}{key or '?'}: {detail}") from None
+
+
+def parse_run_overrides(args: list[str]) -> tuple[RunConfig, list[str]]:
+    """The run config and the ``solution.*`` overrides (prefix removed), still unparsed."""
+    _split_pairs(args)
+    solution_args = [a[len(SOLUTION_PREFIX) :] for a in args if a.startswith(SOLUTION_PREFIX)]
+    run_args = [a for a in args if not a.startswith(SOLUTION_PREFIX)]
+    conf = OmegaConf.structured(RunConfig)
+    try:
+        conf = OmegaConf.merge(conf, OmegaConf.from_dotlist(run_args))
+    except OmegaConfBaseException as exc:
+        key = str(getattr(exc, "full_key", "") or "")
+        valid = _valid_keys(RunConfig)
+        if key and key not in valid and not key.startswith("data.synth."):
+            raise ConfigError(
+                f"unknown key {key!r}{did_you_mean(key, valid)}; valid keys: {', '.join(valid)}, "
+                "solution.<option>"
+            ) from None
+        raise ConfigError(f"bad value for {key or '?'}: {str(exc).splitlines()[0]}") from None
+    missing = sorted(OmegaConf.missing_keys(conf))
+    if missing:
+        raise ConfigError(
+            f"missing {', '.join(missing)}: e.g. `harness run task=rsna-breast solution=baseline`"
+        )
+    run_config = OmegaConf.to_object(conf)
+    assert isinstance(run_config, RunConfig)
+    return run_config, solution_args
+
+
+def as_plain_dict(obj: Any) -> dict[str, Any]:
+    """A dataclass (possibly nested) as a plain dict of plain values."""
+    conf = OmegaConf.structured(obj)
+    plain = OmegaConf.to_container(conf, resolve=True)
+    assert isinstance(plain, dict)
+    return {str(k): v for k, v in plain.items()}
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts flattened to dotted keys (MLflow params)."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat

@@ -1,0 +1,94 @@
+"""The RunRecord: one run's full result, written atomically as JSON next to its artifacts."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.api import Status
+
+RECORD_FILE = "record.json"
+
+
+@dataclass
+class PhaseStats:
+    """Resources one phase used. GPU fields stay None where no GPU was used."""
+
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    gpu_peak_mem_gb: float | None = None
+    gpu_util_mean: float | None = None
+
+
+@dataclass
+class RunRecord:
+    """Everything needed to trust, compare and reproduce one run."""
+
+    run_id: str
+    task: str
+    task_version: str
+    split_version: str
+    solution: str
+    solution_version: str
+    budget: dict[str, Any]
+    seed: int
+    config: dict[str, Any]
+    metric_name: str
+    greater_is_better: bool
+    data_root: str
+    data_kind: str
+    created_at: str
+    status: Status = "running"
+    error: str = ""
+    failed_phase: str = ""
+    finished_at: str = ""
+    score: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n_train: int = 0
+    n_holdout_cases: int = 0
+    phases: dict[str, PhaseStats] = field(default_factory=dict)
+    predict_images_per_s: float | None = None
+    gpu_hours: float = 0.0
+    device: str = "cpu"
+    git_sha: str = ""
+    libraries: dict[str, str] = field(default_factory=dict)
+    hardware: dict[str, Any] = field(default_factory=dict)
+    run_dir: str = ""
+    mlflow_run_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Solution-reported facts (chosen threshold, epochs run, fallbacks counted...)."""
+
+    @property
+    def budget_name(self) -> str:
+        return str(self.budget["name"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self, folder: Path) -> Path:
+        """Write ``record.json`` atomically: a reader never sees a half-written file."""
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / RECORD_FILE
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".record-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(self.to_dict(), fh, indent=2, sort_keys=True, default=str)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    @classmethod
+    def load(cls, path: Path) -> RunRecord:
+        data = json.loads(path.read_text())
+        data["phases"] = {k: PhaseStats(**v) for k, v in data.get("phases", {}).items()}
+        return cls(**data)

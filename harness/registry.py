@@ -1,0 +1,160 @@
+"""Plug-ins from entry points, loaded lazily.
+
+Tasks register under ``harness.tasks`` as ``<task> = module:Class`` and solutions under
+``harness.solutions`` as ``"<task>/<solution>" = module:Class``: the same path a third-party
+package uses. Only the selected plug-in is imported; a plug-in whose import fails is reported
+as unavailable with its reason and never breaks the others.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+
+from harness.api import HarnessError, Solution, Task
+from harness.suggest import did_you_mean
+
+TASK_GROUP = "harness.tasks"
+SOLUTION_GROUP = "harness.solutions"
+
+
+class PluginError(HarnessError):
+    """A plug-in that cannot be found, imported or used."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One registered plug-in as `harness list` shows it."""
+
+    kind: str
+    name: str
+    target: str
+    package: str
+    available: bool
+    version: str = ""
+    reason: str = ""
+
+
+def _entry_points(group: str) -> dict[str, EntryPoint]:
+    found: dict[str, EntryPoint] = {}
+    for ep in entry_points(group=group):
+        previous = found.get(ep.name)
+        if previous is not None and previous.value != ep.value:
+            raise PluginError(
+                f"two packages register {group} entry point {ep.name!r}: "
+                f"{_package(previous)} ({previous.value}) and {_package(ep)} ({ep.value}); "
+                "uninstall one or rename its entry point"
+            )
+        found[ep.name] = ep
+    return found
+
+
+def _package(ep: EntryPoint) -> str:
+    return ep.dist.name if ep.dist is not None else "?"
+
+
+def task_names() -> list[str]:
+    return sorted(_entry_points(TASK_GROUP))
+
+
+def solution_names(task: str | None = None) -> list[str]:
+    """Solution names of one task (``ensemble``) or, without a task, all as ``task/solution``."""
+    keys = sorted(_entry_points(SOLUTION_GROUP))
+    if task is None:
+        return keys
+    return [key.split("/", 1)[1] for key in keys if key.split("/", 1)[0] == task]
+
+
+def _load(ep: EntryPoint, kind: str) -> object:
+    try:
+        return ep.load()
+    except Exception as exc:
+        raise PluginError(
+            f"{kind} plug-in {ep.name!r} ({ep.value}, from package {_package(ep)}) failed to "
+            f"import: {type(exc).__name__}: {exc}. Check that its dependencies are installed."
+        ) from exc
+
+
+def load_task(name: str) -> Task:
+    """An instance of the named task."""
+    eps = _entry_points(TASK_GROUP)
+    if name not in eps:
+        raise PluginError(
+            f"unknown task {name!r}{did_you_mean(name, eps)}; "
+            f"tasks are {', '.join(sorted(eps)) or 'none'} (see `harness list`)"
+        )
+    cls = _load(eps[name], "task")
+    if not (inspect.isclass(cls) and issubclass(cls, Task)):
+        raise PluginError(
+            f"task entry point {name!r} ({eps[name].value}) is not a subclass of harness.api.Task"
+        )
+    if getattr(cls, "name", None) != name:
+        raise PluginError(
+            f"task entry point {name!r} points at {cls.__name__} whose name is "
+            f"{getattr(cls, 'name', None)!r}; make them equal"
+        )
+    if inspect.isabstract(cls):
+        missing = ", ".join(sorted(cls.__abstractmethods__))
+        raise PluginError(f"task {name!r} ({eps[name].value}) does not implement: {missing}")
+    return cls()
+
+
+def load_solution(task: str, name: str) -> type[Solution]:
+    """The class of solution ``name`` of ``task``; the task itself must exist."""
+    if task not in _entry_points(TASK_GROUP):
+        load_task(task)  # raises the did-you-mean error for the task
+    eps = _entry_points(SOLUTION_GROUP)
+    key = f"{task}/{name}"
+    if key not in eps:
+        names = solution_names(task)
+        raise PluginError(
+            f"unknown solution {name!r} for task {task!r}{did_you_mean(name, names)}; "
+            f"its solutions are {', '.join(names) or 'none'} (see `harness list`)"
+        )
+    cls = _load(eps[key], "solution")
+    _check_solution_class(cls, key, eps[key].value, task, name)
+    assert isinstance(cls, type)
+    return cls
+
+
+def _check_solution_class(cls: object, key: str, target: str, task: str, name: str) -> None:
+    if not inspect.isclass(cls):
+        raise PluginError(f"solution entry point {key!r} ({target}) is not a class")
+    missing = [m for m in ("fit", "predict") if not callable(getattr(cls, m, None))]
+    if missing or not issubclass(cls, Solution):
+        what = f"lacks {' and '.join(missing)}" if missing else "is not a harness.api.Solution"
+        raise PluginError(
+            f"solution entry point {key!r} ({target}) {what}; subclass harness.api.Solution "
+            "and implement fit(train, ctx) and predict(test, ctx)"
+        )
+    if inspect.isabstract(cls):
+        absent = ", ".join(sorted(cls.__abstractmethods__))
+        raise PluginError(f"solution {key!r} ({target}) does not implement: {absent}")
+    if task not in getattr(cls, "tasks", ()):
+        raise PluginError(
+            f"solution entry point {key!r} ({target}) is registered for task {task!r} but the "
+            f"class declares tasks={getattr(cls, 'tasks', ())!r}"
+        )
+    if getattr(cls, "name", None) != name:
+        raise PluginError(
+            f"solution entry point {key!r} points at a class named {getattr(cls, 'name', None)!r}"
+        )
+
+
+def describe_plugins() -> list[PluginInfo]:
+    """Every registered task and solution, imported one by one to report availability."""
+    infos: list[PluginInfo] = []
+    for kind, group in (("task", TASK_GROUP), ("solution", SOLUTION_GROUP)):
+        for key, ep in sorted(_entry_points(group).items()):
+            try:
+                obj = load_task(key) if kind == "task" else load_solution(*key.split("/", 1))
+            except (PluginError, ValueError, TypeError) as exc:
+                infos.append(PluginInfo(kind, key, ep.value, _package(ep), False, reason=str(exc)))
+                continue
+            infos.append(
+                PluginInfo(
+                    kind, key, ep.value, _package(ep), True, getattr(obj, "version", "")
+                )
+            )
+    return infos

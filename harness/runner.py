@@ -1,0 +1,324 @@
+"""One run: resolve everything, run the solution in a child process under its budget, score it.
+
+The parent never trusts the child to end: each phase has a deadline, and a child that passes it
+is killed with its whole process tree. Whatever happens (crash, timeout, invalid submission,
+Ctrl-C, SIGTERM) the RunRecord and the MLflow run are finalised with the phases that finished.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import multiprocessing as mp
+import signal
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pandas as pd
+import psutil
+
+from harness import environment
+from harness.api import HarnessError, InvalidSubmission, Solution, Task
+from harness.budgets import get_budget
+from harness.config import RunConfig, as_plain_dict, merge_overrides
+from harness.datasets import resolve_data
+from harness.monitor import ProcessMonitor
+from harness.record import RECORD_FILE, PhaseStats, RunRecord
+from harness.registry import load_solution, load_task
+from harness.stats import bootstrap_ci
+from harness.tracking import Tracker, default_tracking_uri
+from harness.worker import LOG_FILE, ChildSpec, child_main
+
+log = logging.getLogger(__name__)
+
+STARTUP_LIMIT_S = 300.0
+"""Time the child may take to import its libraries before the first phase starts."""
+CI_SEED = 0
+"""Fixed so that every run on the same holdout sees the same resamples (paired comparisons)."""
+
+Progress = Callable[[str], None]
+
+
+class RunInterrupted(HarnessError):
+    """The harness itself was asked to stop (Ctrl-C or SIGTERM)."""
+
+
+@dataclass
+class _ChildOutcome:
+    status: str = "failed"
+    error: str = ""
+    failed_phase: str = ""
+    submission: Path | None = None
+    phases: dict[str, PhaseStats] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_solution_config(
+    solution_cls: type[Solution], budget_name: str, overrides: list[str]
+) -> Any:
+    """Option defaults, then the budget's preset, then the user's ``solution.*`` overrides."""
+    preset = solution_cls.presets.get(budget_name, {})
+    return merge_overrides(solution_cls.config_class, [preset], overrides, where="solution")
+
+
+def select_device(budget_device: str, solution_cls: type[Solution], budget_name: str) -> str:
+    """'cuda' or 'cpu'; a GPU budget on a machine without CUDA is an error, not a silent CPU run."""
+    import torch
+
+    has_cuda = torch.cuda.is_available()
+    if budget_device == "cuda" and not has_cuda:
+        raise HarnessError(
+            f"budget {budget_name} needs a CUDA GPU and torch sees none "
+            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}); "
+            "use budget=cpu-default or budget=smoke on this machine"
+        )
+    if solution_cls.requirements.cuda and budget_device != "cuda":
+        raise HarnessError(
+            f"solution {solution_cls.name} needs a GPU; pick a GPU budget (see `harness list`)"
+        )
+    return budget_device
+
+
+def _new_run_id(cfg: RunConfig) -> str:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{cfg.task}-{cfg.solution}-{cfg.budget}-s{cfg.seed}-{uuid.uuid4().hex[:6]}"
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _kill_tree(proc: psutil.Process) -> None:
+    try:
+        victims = [*proc.children(recursive=True), proc]
+    except psutil.Error:
+        return
+    for victim in victims:
+        try:
+            victim.kill()
+        except psutil.Error:
+            continue
+    psutil.wait_procs(victims, timeout=10)
+
+
+def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise RunInterrupted(f"the harness received signal {signal.Signals(signum).name}")
+
+
+def _supervise(
+    spec: ChildSpec, tracker: Tracker, progress: Progress, gpu_indices: list[int]
+) -> _ChildOutcome:
+    """Run the child, enforce phase deadlines, collect its reports."""
+    context = mp.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=child_main, args=(spec, sender), name="harness-run")
+    process.start()
+    sender.close()
+    assert process.pid is not None
+    monitor = ProcessMonitor(process.pid, gpu_indices)
+    monitor.start()
+    outcome = _ChildOutcome()
+    phase: str | None = None
+    deadline = time.monotonic() + STARTUP_LIMIT_S
+    finished = False
+    try:
+        while not finished:
+            wait = max(0.0, min(0.5, deadline - time.monotonic()))
+            if receiver.poll(wait):
+                try:
+                    message = receiver.recv()
+                except EOFError:
+                    message = None
+                if message is None:
+                    break
+                kind = message[0]
+                if kind == "phase_start":
+                    phase = message[1]
+                    monitor.set_phase(phase)
+                    deadline = time.monotonic() + spec.budget.limit_s(phase)
+                    progress(f"{phase} started (limit {spec.budget.limit_s(phase):.0f} s)")
+                elif kind == "phase_end":
+                    name, values = message[1], message[2]
+                    stats = PhaseStats(
+                        wall_s=values["wall_s"],
+                        cpu_s=values["cpu_s"],
+                        peak_rss_mb=monitor.peak_rss_mb(name),
+                        gpu_peak_mem_gb=values["gpu_peak_mem_gb"],
+                        gpu_util_mean=monitor.gpu_util_mean(name),
+                    )
+                    outcome.phases[name] = stats
+                    tracker.log_phase(name, stats)
+                    progress(f"{name} finished in {stats.wall_s:.1f} s")
+                    phase = None
+                    monitor.set_phase(None)
+                    deadline = time.monotonic() + STARTUP_LIMIT_S
+                elif kind == "report":
+                    tracker.log_metrics(message[1], message[2])
+                elif kind == "fact":
+                    outcome.facts[message[1]] = message[2]
+                elif kind == "done":
+                    outcome.status, outcome.submission = "ok", Path(message[1])
+                    finished = True
+                elif kind == "error":
+                    outcome.status, outcome.error = message[1], message[2]
+                    outcome.failed_phase = phase or ""
+                    finished = True
+            elif not process.is_alive() and not receiver.poll():
+                break
+            if not finished and time.monotonic() > deadline:
+                where = f"phase {phase}" if phase else "start-up"
+                limit = spec.budget.limit_s(phase) if phase else STARTUP_LIMIT_S
+                outcome.status, outcome.failed_phase = "timeout", phase or "startup"
+                outcome.error = (
+                    f"{where} exceeded its {limit:.0f} s limit (budget {spec.budget.name}); "
+                    "the process was killed"
+                )
+                _kill_tree(psutil.Process(process.pid))
+                finished = True
+    finally:
+        if process.is_alive():
+            process.join(timeout=30)
+        if process.is_alive():
+            _kill_tree(psutil.Process(process.pid))
+        monitor.stop()
+        receiver.close()
+    if not finished:
+        code = process.exitcode
+        outcome.status, outcome.failed_phase = "failed", phase or ""
+        outcome.error = f"the run process died without reporting (exit code {code})" + (
+            "; SIGKILL is what the OS out-of-memory killer sends" if code == -9 else ""
+        )
+    return outcome
+
+
+def _score(task: Task, record: RunRecord, submission_path: Path, answers: pd.DataFrame,
+           bootstrap: int) -> None:
+    try:
+        submission = pd.read_csv(submission_path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InvalidSubmission(f"{submission_path} is not a readable CSV: {exc}") from exc
+    aligned = task.validate(submission, answers)
+    record.score = task.score(aligned, answers)
+    if bootstrap > 0:
+        interval = bootstrap_ci(
+            task.score, aligned, answers, task.groups(answers), n=bootstrap, seed=CI_SEED
+        )
+        record.ci_low, record.ci_high = interval.low, interval.high
+
+
+def execute(
+    cfg: RunConfig, solution_overrides: list[str], progress: Progress = log.info
+) -> RunRecord:
+    """Run one task x solution x budget x seed and return its finalised record.
+
+    Errors in the request itself (unknown names, bad keys, missing data) raise before anything
+    is recorded; from the moment the child starts, every outcome is recorded.
+    """
+    task = load_task(cfg.task)
+    solution_cls = load_solution(cfg.task, cfg.solution)
+    budget = get_budget(cfg.budget)
+    solution_config = resolve_solution_config(solution_cls, budget.name, solution_overrides)
+    device = select_device(budget.device, solution_cls, budget.name)
+    results = cfg.results_path
+    data = resolve_data(task, cfg.data, results)
+    table = task.load(data.root)
+    train, holdout = task.split(table)
+    test = task.public_view(holdout)
+    answers = task.answers(holdout)
+
+    run_id = _new_run_id(cfg)
+    run_dir = results / "runs" / run_id
+    run_dir.mkdir(parents=True)
+    config = {"run": as_plain_dict(cfg), "solution": as_plain_dict(solution_config)}
+    record = RunRecord(
+        run_id=run_id,
+        task=task.name,
+        task_version=task.version,
+        split_version=task.split_version,
+        solution=solution_cls.name,
+        solution_version=solution_cls.version,
+        budget=dataclasses.asdict(budget),
+        seed=cfg.seed,
+        config=config,
+        metric_name=task.metric_name,
+        greater_is_better=task.greater_is_better,
+        data_root=str(data.root),
+        data_kind=data.kind,
+        created_at=_now_iso(),
+        n_train=len(train),
+        n_holdout_cases=len(answers),
+        device=device,
+        git_sha=environment.git_sha(),
+        libraries=environment.library_versions(),
+        hardware=environment.hardware(),
+        run_dir=str(run_dir),
+    )
+    (run_dir / "config.yaml").write_text(_to_yaml(config))
+    tracker = Tracker(cfg.tracking_uri or default_tracking_uri(results), results / "mlartifacts")
+    record.mlflow_run_id = tracker.start(record)
+    record.save(run_dir)
+
+    spec = ChildSpec(
+        task=task.name,
+        solution=solution_cls.name,
+        solution_config=solution_config,
+        budget=budget,
+        seed=cfg.seed,
+        device=device,
+        run_dir=run_dir,
+        cache_dir=results / "cache" / task.name / solution_cls.name,
+        train=train,
+        test=test,
+    )
+    spec.cache_dir.mkdir(parents=True, exist_ok=True)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        outcome = _supervise(spec, tracker, progress, list(range(budget.gpus)))
+        record.status = outcome.status  # type: ignore[assignment]
+        record.error, record.failed_phase = outcome.error, outcome.failed_phase
+        record.phases, record.extra = outcome.phases, outcome.facts
+        if outcome.status == "ok" and outcome.submission is not None:
+            try:
+                _score(task, record, outcome.submission, answers, cfg.bootstrap)
+            except InvalidSubmission as exc:
+                record.status, record.error = "invalid_submission", str(exc)
+    except (KeyboardInterrupt, RunInterrupted) as exc:
+        record.status, record.error = "failed", f"interrupted: {exc or 'Ctrl-C'}"
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        _finalise(record, run_dir, tracker, task, test)
+    return record
+
+
+def _finalise(record: RunRecord, run_dir: Path, tracker: Tracker, task: Task,
+              test: pd.DataFrame) -> None:
+    from harness.api import DataView
+
+    predict = record.phases.get("predict")
+    if predict is not None and predict.wall_s > 0:
+        n_images = task.n_inputs(DataView(task.name, test, has_labels=False))
+        record.predict_images_per_s = n_images / predict.wall_s
+    total_wall = sum(p.wall_s for p in record.phases.values())
+    if record.device == "cuda":
+        record.gpu_hours = total_wall * record.budget["gpus"] / 3600
+    record.finished_at = _now_iso()
+    record.save(run_dir)
+    artifacts = [run_dir / name for name in ("submission.csv", "config.yaml", RECORD_FILE,
+                                             LOG_FILE)]
+    try:
+        tracker.finish(record, artifacts)
+    except Exception:  # the JSON record is already safe on disk; say so rather than lose it
+        log.exception("could not finish the MLflow run; the record is in %s", run_dir)
+
+
+def _to_yaml(values: dict[str, Any]) -> str:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.create(values))

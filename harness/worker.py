@@ -1,0 +1,168 @@
+"""The child side of a run: executes the solution's phases and reports over a pipe.
+
+Everything here runs in a spawned process that the runner can kill at any moment, so each
+finished phase is reported immediately, and the submission is the last thing written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import resource
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.api import PHASES, Budget, DataView, PhaseBudget, RunContext
+
+SUBMISSION_FILE = "submission.csv"
+LOG_FILE = "run.log"
+
+
+@dataclass
+class ChildSpec:
+    """What the child needs; holdout answers are deliberately not part of it."""
+
+    task: str
+    solution: str
+    solution_config: Any
+    budget: Budget
+    seed: int
+    device: str
+    run_dir: Path
+    cache_dir: Path
+    train: pd.DataFrame
+    test: pd.DataFrame
+
+
+def _cpu_seconds() -> float:
+    """User+system CPU of this process and its reaped children (data-loader workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _redirect_output(log_path: Path) -> None:
+    """Send this process's stdout/stderr (native libraries included) to the run log."""
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    logging.captureWarnings(True)
+
+
+def _seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _configure_torch(spec: ChildSpec) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, spec.budget.cpu_workers))
+    if spec.device == "cuda" and spec.budget.gpu_memory_gb is not None:
+        total_gb = torch.cuda.get_device_properties(0).total_memory / 2**30
+        fraction = min(1.0, spec.budget.gpu_memory_gb / total_gb)
+        torch.cuda.set_per_process_memory_fraction(fraction, 0)
+        logging.getLogger(__name__).info(
+            "GPU memory capped at %.1f GB of %.1f GB (fraction %.3f) by budget %s",
+            spec.budget.gpu_memory_gb,
+            total_gb,
+            fraction,
+            spec.budget.name,
+        )
+
+
+def _gpu_peak_gb(device: str) -> float | None:
+    if device != "cuda":
+        return None
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**30
+
+
+def _is_oom(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.cuda.OutOfMemoryError | MemoryError)
+
+
+def child_main(spec: ChildSpec, conn: Connection) -> None:
+    """Entry point of the spawned run process."""
+    _redirect_output(spec.run_dir / LOG_FILE)
+    log = logging.getLogger("harness.worker")
+    try:
+        from harness.registry import load_solution
+
+        _seed_everything(spec.seed)
+        _configure_torch(spec)
+        solution = load_solution(spec.task, spec.solution)(spec.solution_config)
+        train = DataView(spec.task, spec.train, has_labels=True)
+        test = DataView(spec.task, spec.test, has_labels=False)
+        submission: Any = None
+        for phase in PHASES:
+            conn.send(("phase_start", phase))
+            log.info("phase %s started", phase)
+            ctx = RunContext(
+                run_dir=spec.run_dir,
+                cache_dir=spec.cache_dir,
+                budget=PhaseBudget(spec.budget, phase),
+                seed=spec.seed,
+                device=spec.device,
+                log=logging.getLogger(f"solution.{spec.solution}"),
+                report_fn=lambda metrics, step: conn.send(("report", metrics, step)),
+                fact_fn=lambda name, value: conn.send(("fact", name, value)),
+            )
+            if spec.device == "cuda":
+                import torch
+
+                torch.cuda.reset_peak_memory_stats()
+            cpu0, wall0 = _cpu_seconds(), time.perf_counter()
+            if phase == "prepare":
+                solution.prepare(train, ctx)
+            elif phase == "fit":
+                solution.fit(train, ctx)
+            else:
+                submission = solution.predict(test, ctx)
+            stats = {
+                "wall_s": time.perf_counter() - wall0,
+                "cpu_s": _cpu_seconds() - cpu0,
+                "gpu_peak_mem_gb": _gpu_peak_gb(spec.device),
+            }
+            log.info("phase %s finished in %.1f s", phase, stats["wall_s"])
+            conn.send(("phase_end", phase, stats))
+        if not isinstance(submission, pd.DataFrame):
+            raise TypeError(
+                f"{spec.solution}.predict returned {type(submission).__name__}, "
+                "expected a pandas DataFrame in the task's submission format"
+            )
+        path = spec.run_dir / SUBMISSION_FILE
+        submission.to_csv(path, index=False)
+        conn.send(("done", str(path)))
+    except BaseException as exc:
+        log.error("run failed:\n%s", traceback.format_exc())
+        kind = "oom" if _is_oom(exc) else "failed"
+        conn.send(("error", kind, f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+        sys.stdout.flush()
+        sys.stderr.flush()

@@ -1,0 +1,1 @@
+"""Built-in solution plug-ins, one package per task and solution."""
