@@ -149,8 +149,14 @@ class Task(ABC):
         """Write a synthetic dataset in the real Kaggle layout under ``root``."""
 
     @abstractmethod
-    def check(self, root: Path) -> list[DataProblem]:
-        """Every problem found in a dataset on disk; an empty list means it is usable."""
+    def check(
+        self, root: Path, *, decode: bool = True, limit: int | None = None
+    ) -> list[DataProblem]:
+        """Every problem found in a dataset on disk; an empty list means it is usable.
+
+        ``decode`` also decodes pixel data (slow on a full download); ``limit`` caps how many
+        files are opened.
+        """
 
     @abstractmethod
     def load(self, root: Path) -> pd.DataFrame:

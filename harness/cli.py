@@ -35,7 +35,7 @@ Overrides = Annotated[list[str] | None, typer.Argument(help="key=value arguments
 
 
 def _fail(exc: HarnessError) -> None:
-    console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -45,7 +45,7 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("alembic", "mlflow", "urllib3"):
+    for noisy in ("alembic", "mlflow", "urllib3", "openjpeg"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -85,7 +85,9 @@ def list_plugins() -> None:
     console.print(table)
     for info in infos:
         if not info.available:
-            console.print(f"[red]{info.kind} {info.name} unavailable:[/] {info.reason}")
+            console.print(
+                f"[red]{info.kind} {info.name} unavailable:[/] {info.reason}", soft_wrap=True
+            )
     budgets = Table(title="Budgets")
     for column in ("name", "device", "GPUs", "GPU mem cap", "prepare/fit/predict", "about"):
         budgets.add_column(column)
@@ -185,20 +187,24 @@ def data_synth(overrides: Overrides = None) -> None:
 class CheckArgs:
     task: str = MISSING
     root: str = MISSING
+    decode: bool = True
+    """Decode every image's pixel data too (hours on a full download: see limit)."""
+    limit: int | None = None
+    """Open at most this many files (every file's existence is still checked)."""
 
 
 @data_app.command("check")
 def data_check(overrides: Overrides = None) -> None:
     """Validate a dataset on disk (columns, files, DICOM decoding); exit 1 on problems.
 
-    Example: harness data check task=rsna-breast root=/data/rsna-breast-cancer-detection
+    Example: harness data check task=rsna-breast root=/data/rsna-breast-cancer-detection limit=500
     """
     from harness.registry import load_task
 
     try:
         args = _parse(CheckArgs, overrides)
         task = load_task(args.task)
-        problems = task.check(Path(args.root))
+        problems = task.check(Path(args.root), decode=args.decode, limit=args.limit)
     except HarnessError as exc:
         _fail(exc)
         return
@@ -206,7 +212,7 @@ def data_check(overrides: Overrides = None) -> None:
         console.print(f"[green]ok:[/] {args.root} is a usable {task.name} dataset")
         return
     for problem in problems:
-        console.print(f"[red]-[/] {problem}", highlight=False)
+        console.print(f"[red]-[/] {problem}", highlight=False, soft_wrap=True)
     console.print(f"[bold red]{len(problems)} problem(s)[/] in {args.root}")
     raise typer.Exit(1)
 

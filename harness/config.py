@@ -8,6 +8,7 @@ each part is merged into its own structured config, so a mistyped key is an erro
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,13 +63,28 @@ def _split_pairs(args: list[str]) -> list[str]:
 
 
 def _valid_keys(schema: type, prefix: str = "") -> list[str]:
+    """Dotted keys of a (nested) dataclass schema, with ``prefix`` in front."""
     keys = []
+    hints = typing.get_type_hints(schema)
     for f in dataclasses.fields(schema):
         name = f"{prefix}{f.name}"
         keys.append(name)
-        if dataclasses.is_dataclass(f.type) and isinstance(f.type, type):
-            keys.extend(_valid_keys(f.type, f"{name}."))
+        nested = hints[f.name]
+        if dataclasses.is_dataclass(nested) and isinstance(nested, type):
+            keys.extend(_valid_keys(nested, f"{name}."))
     return keys
+
+
+def _config_error(exc: OmegaConfBaseException, schema: type, prefix: str, hint: str) -> ConfigError:
+    """An unknown key (with the nearest valid one) or a bad value, named with its full key."""
+    key = f"{prefix}{getattr(exc, 'full_key', '') or ''}"
+    valid = _valid_keys(schema, prefix)
+    free = [k for k in valid if k.endswith(".synth")]  # free-form dicts take any sub-key
+    if key != prefix and key not in valid and not any(key.startswith(f + ".") for f in free):
+        return ConfigError(
+            f"unknown key {key!r}{did_you_mean(key, valid)}; valid keys: {', '.join(valid)}{hint}"
+        )
+    return ConfigError(f"bad value for {key}: {str(exc).splitlines()[0]}")
 
 
 def merge_overrides(schema: type, base: list[dict[str, Any]], args: list[str], where: str) -> Any:
@@ -87,16 +103,7 @@ def merge_overrides(schema: type, base: list[dict[str, Any]], args: list[str], w
             raise ConfigError(f"missing {', '.join(f'{prefix}{k}=' for k in missing)}")
         return OmegaConf.to_object(conf)
     except OmegaConfBaseException as exc:
-        key = str(getattr(exc, "full_key", "") or "")
-        valid = [f.name for f in dataclasses.fields(schema)]
-        top = key.split(".", 1)[0]
-        if key and top not in valid:
-            raise ConfigError(
-                f"unknown key {prefix}{key!r}{did_you_mean(top, valid)}; "
-                f"valid keys: {', '.join(prefix + v for v in valid)}"
-            ) from None
-        detail = str(exc).splitlines()[0]
-        raise ConfigError(f"bad value for {prefix}{key or '?'}: {detail}") from None
+        raise _config_error(exc, schema, prefix, "") from None
 
 
 def parse_run_overrides(args: list[str]) -> tuple[RunConfig, list[str]]:
@@ -108,14 +115,7 @@ def parse_run_overrides(args: list[str]) -> tuple[RunConfig, list[str]]:
     try:
         conf = OmegaConf.merge(conf, OmegaConf.from_dotlist(run_args))
     except OmegaConfBaseException as exc:
-        key = str(getattr(exc, "full_key", "") or "")
-        valid = _valid_keys(RunConfig)
-        if key and key not in valid and not key.startswith("data.synth."):
-            raise ConfigError(
-                f"unknown key {key!r}{did_you_mean(key, valid)}; valid keys: {', '.join(valid)}, "
-                "solution.<option>"
-            ) from None
-        raise ConfigError(f"bad value for {key or '?'}: {str(exc).splitlines()[0]}") from None
+        raise _config_error(exc, RunConfig, "", ", solution.<option>") from None
     missing = sorted(OmegaConf.missing_keys(conf))
     if missing:
         raise ConfigError(

@@ -94,8 +94,10 @@ def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _kill_tree(proc: psutil.Process) -> None:
+def _kill_tree(pid: int) -> None:
+    """Kill a process and all its descendants (data-loader workers, decode pools)."""
     try:
+        proc = psutil.Process(pid)
         victims = [*proc.children(recursive=True), proc]
     except psutil.Error:
         return
@@ -179,13 +181,13 @@ def _supervise(
                     f"{where} exceeded its {limit:.0f} s limit (budget {spec.budget.name}); "
                     "the process was killed"
                 )
-                _kill_tree(psutil.Process(process.pid))
+                _kill_tree(process.pid)
                 finished = True
     finally:
         if process.is_alive():
             process.join(timeout=30)
         if process.is_alive():
-            _kill_tree(psutil.Process(process.pid))
+            _kill_tree(process.pid)
         monitor.stop()
         receiver.close()
     if not finished:

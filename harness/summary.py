@@ -24,7 +24,7 @@ def print_summary(console: Console, record: RunRecord) -> None:
     style = _STATUS_STYLE.get(record.status, "red")
     head = Table(show_header=False, title=f"{record.task} / {record.solution}", title_justify="left")
     head.add_column(style="bold")
-    head.add_column()
+    head.add_column(overflow="fold")
     head.add_row("status", f"[{style}]{record.status}[/]")
     if record.error:
         head.add_row("error", record.error)

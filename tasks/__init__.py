@@ -1,0 +1,1 @@
+"""Built-in tasks: one package per Kaggle competition (layout, split, metric, synthetic data)."""

@@ -1,0 +1,257 @@
+"""The Kaggle layout of rsna-breast-cancer-detection: reading it and checking a download.
+
+    <root>/train.csv
+    <root>/train_images/<patient_id>/<image_id>.dcm
+
+``read_train_csv`` is the fast path used by every run: it checks the table only. ``check_layout``
+is ``harness data check``: it also looks for every image file and opens (and decodes) them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pydicom
+
+from harness.api import DataError, DataProblem
+
+COLUMNS: tuple[str, ...] = (
+    "site_id",
+    "patient_id",
+    "image_id",
+    "laterality",
+    "view",
+    "age",
+    "cancer",
+    "biopsy",
+    "invasive",
+    "BIRADS",
+    "implant",
+    "density",
+    "machine_id",
+    "difficult_negative_case",
+)
+"""The columns of Kaggle's train.csv, in file order."""
+
+LABEL_COLUMNS: tuple[str, ...] = (
+    "cancer",
+    "biopsy",
+    "invasive",
+    "BIRADS",
+    "difficult_negative_case",
+)
+"""Columns derived from follow-up or diagnosis: they must never reach a holdout view."""
+
+TRAIN_CSV = "train.csv"
+IMAGE_DIR = "train_images"
+LATERALITIES: tuple[str, ...] = ("L", "R")
+
+_DOWNLOAD_FIX = (
+    "point data.root at the folder holding train.csv and train_images/ from the Kaggle download "
+    "(kaggle competitions download -c rsna-breast-cancer-detection)"
+)
+_REDOWNLOAD_FIX = (
+    "re-download this file from Kaggle; if every file fails to decode, check that pylibjpeg, "
+    "pylibjpeg-openjpeg and pylibjpeg-libjpeg are installed"
+)
+_MAX_EXAMPLES = 5
+_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+
+
+def prediction_ids(table: pd.DataFrame) -> pd.Series:
+    """The scoring unit of each row: ``f"{patient_id}_{laterality}"`` (one breast)."""
+    return table["patient_id"].astype(str) + "_" + table["laterality"].astype(str)
+
+
+def read_train_csv(root: str | Path) -> pd.DataFrame:
+    """The labelled train table with an absolute ``path`` and a ``prediction_id`` column.
+
+    Checks the table only (columns, ids, laterality, cancer, duplicate image ids), not the images:
+    ``check_layout`` does that. Raises DataError naming the file, the problem and the fix.
+    Columns beyond Kaggle's 14 are dropped so that no unexpected column reaches a solution.
+    """
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        raise DataError(f"data root {root} is not a folder; {_DOWNLOAD_FIX}")
+    csv_path = root / TRAIN_CSV
+    if not csv_path.is_file():
+        raise DataError(f"{csv_path} not found; {_DOWNLOAD_FIX}")
+    try:
+        frame = pd.read_csv(csv_path)
+    except _CSV_ERRORS as err:
+        raise DataError(f"{csv_path} is not a readable CSV file ({err}); {_DOWNLOAD_FIX}") from err
+    problems = _table_problems(frame, csv_path)
+    if problems:
+        listed = "\n  ".join(f"{p.problem} ({p.fix})" for p in problems[:10])
+        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise DataError(
+            f"{csv_path} does not match the Kaggle layout:\n  {listed}{more}\n"
+            f"(run `harness data check task=rsna-breast root={root}` for a full report)"
+        )
+    table = frame.loc[:, list(COLUMNS)].copy()
+    for column in ("patient_id", "image_id", "cancer"):
+        table[column] = pd.to_numeric(table[column]).astype("int64")
+    prefix = str(root / IMAGE_DIR) + os.sep
+    table["path"] = (
+        prefix + table["patient_id"].astype(str) + os.sep + table["image_id"].astype(str) + ".dcm"
+    )
+    table["prediction_id"] = prediction_ids(table)
+    return table
+
+
+def check_layout(
+    root: str | Path, *, decode: bool = True, limit: int | None = None
+) -> list[DataProblem]:
+    """Every problem with a dataset on disk; an empty list means ``read_train_csv`` succeeds and
+    every image file exists and, among those opened, reads (and decodes).
+
+    Every row's image file is looked for. The first ``limit`` files found (all when None) are
+    opened with pydicom; with ``decode`` their pixel data is decoded too, which is what catches
+    truncated files and missing JPEG 2000 / JPEG lossless decoders, at the cost of time.
+    """
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        return [
+            DataProblem(str(root), "data root does not exist or is not a folder", _DOWNLOAD_FIX)
+        ]
+    csv_path = root / TRAIN_CSV
+    image_dir = root / IMAGE_DIR
+    problems: list[DataProblem] = []
+    if not image_dir.is_dir():
+        problems.append(DataProblem(str(image_dir), "image folder not found", _DOWNLOAD_FIX))
+    if not csv_path.is_file():
+        problems.append(DataProblem(str(csv_path), "file not found", _DOWNLOAD_FIX))
+        return problems
+    try:
+        frame = pd.read_csv(csv_path)
+    except _CSV_ERRORS as err:
+        return [
+            *problems,
+            DataProblem(str(csv_path), f"not a readable CSV file: {err}", _DOWNLOAD_FIX),
+        ]
+    problems.extend(_table_problems(frame, csv_path))
+    if image_dir.is_dir() and {"patient_id", "image_id"} <= set(frame.columns):
+        problems.extend(_image_problems(frame, image_dir, decode=decode, limit=limit))
+    return problems
+
+
+def _lines(mask: pd.Series) -> str:
+    """CSV line numbers (header = line 1) of the first rows where ``mask`` holds."""
+    lines = [int(i) + 2 for i in mask.to_numpy().nonzero()[0][:_MAX_EXAMPLES]]
+    more = ", ..." if int(mask.sum()) > _MAX_EXAMPLES else ""
+    return ", ".join(map(str, lines)) + more
+
+
+def _examples(values: pd.Series) -> str:
+    return ", ".join(repr(v) for v in values.unique()[:_MAX_EXAMPLES].tolist())
+
+
+def _not_integer(column: pd.Series) -> pd.Series:
+    """Rows whose value is missing or not an integer (e.g. '12a', 3.5)."""
+    numeric = pd.to_numeric(column, errors="coerce").astype("float64")
+    return ~np.isfinite(numeric) | (numeric != numeric.round())
+
+
+def _table_problems(frame: pd.DataFrame, csv_path: Path) -> list[DataProblem]:
+    where = str(csv_path)
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    problems: list[DataProblem] = []
+    if missing:
+        problems.append(
+            DataProblem(
+                where,
+                f"missing column(s) {', '.join(missing)}; "
+                f"found {', '.join(map(str, frame.columns))}",
+                f"restore Kaggle's header; {_DOWNLOAD_FIX}",
+            )
+        )
+    if frame.empty:
+        problems.append(DataProblem(where, "the table has no rows", _DOWNLOAD_FIX))
+        return problems
+
+    for column in ("site_id", "patient_id", "image_id", "machine_id"):
+        if column in frame.columns:
+            bad = _not_integer(frame[column])
+            if bad.any():
+                problems.append(
+                    DataProblem(
+                        where,
+                        f"{column} must be an integer: {int(bad.sum())} row(s) are not, e.g. "
+                        f"{_examples(frame.loc[bad, column])} on line(s) {_lines(bad)}",
+                        "fix or remove those rows",
+                    )
+                )
+    if "laterality" in frame.columns:
+        bad = ~frame["laterality"].isin(LATERALITIES)
+        if bad.any():
+            problems.append(
+                DataProblem(
+                    where,
+                    f"laterality must be L or R: {int(bad.sum())} row(s) are not, e.g. "
+                    f"{_examples(frame.loc[bad, 'laterality'])} on line(s) {_lines(bad)}",
+                    "fix or remove those rows",
+                )
+            )
+    if "cancer" in frame.columns:
+        bad = ~frame["cancer"].isin((0, 1))
+        if bad.any():
+            problems.append(
+                DataProblem(
+                    where,
+                    f"cancer must be 0 or 1: {int(bad.sum())} row(s) are not, e.g. "
+                    f"{_examples(frame.loc[bad, 'cancer'])} on line(s) {_lines(bad)}",
+                    "fix or remove those rows",
+                )
+            )
+    if "image_id" in frame.columns:
+        duplicated = frame["image_id"].duplicated(keep=False) & frame["image_id"].notna()
+        for image_id, rows in frame.loc[duplicated].groupby("image_id", sort=True).groups.items():
+            lines = ", ".join(str(int(i) + 2) for i in rows)
+            problems.append(
+                DataProblem(
+                    where,
+                    f"image_id {image_id} appears on several lines ({lines})",
+                    "keep one row per image",
+                )
+            )
+    return problems
+
+
+def _image_problems(
+    frame: pd.DataFrame, image_dir: Path, *, decode: bool, limit: int | None
+) -> list[DataProblem]:
+    """Missing files for every row with valid ids; unreadable DICOMs among the first ``limit``."""
+    valid = ~(_not_integer(frame["patient_id"]) | _not_integer(frame["image_id"]))
+    ids = frame.loc[valid, ["patient_id", "image_id"]].astype("int64")
+    problems: list[DataProblem] = []
+    opened = 0
+    for patient_id, image_id in ids.itertuples(index=False):
+        path = image_dir / str(patient_id) / f"{image_id}.dcm"
+        if not path.is_file():
+            problems.append(
+                DataProblem(
+                    str(path),
+                    f"image file missing (patient_id {patient_id}, image_id {image_id})",
+                    "re-download train_images/ or remove the row from train.csv",
+                )
+            )
+            continue
+        if limit is not None and opened >= limit:
+            continue
+        opened += 1
+        try:
+            dataset = pydicom.dcmread(path, stop_before_pixels=not decode)
+            if decode:
+                dataset.pixel_array  # noqa: B018 - decoding is the check
+        except Exception as err:  # anything pydicom or a decoder plug-in raises is a finding
+            problems.append(
+                DataProblem(
+                    str(path),
+                    f"unreadable DICOM (image_id {image_id}): {type(err).__name__}: {err}",
+                    _REDOWNLOAD_FIX,
+                )
+            )
+    return problems

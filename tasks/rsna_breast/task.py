@@ -1,0 +1,69 @@
+"""The rsna-breast task: RSNA Screening Mammography Breast Cancer Detection (Kaggle, 2023)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from harness.api import DataProblem, DataView, Task
+from tasks.rsna_breast import synthetic
+from tasks.rsna_breast.layout import LABEL_COLUMNS, check_layout, read_train_csv
+from tasks.rsna_breast.metric import pfbeta
+from tasks.rsna_breast.split import holdout_split
+from tasks.rsna_breast.submission import answers_from_table, read_answers, validate_submission
+
+
+class RsnaBreastTask(Task):
+    """Mammograms in, one cancer probability per breast out, scored with probabilistic F1."""
+
+    name: ClassVar[str] = "rsna-breast"
+    version: ClassVar[str] = "1.0"
+    metric_name: ClassVar[str] = "pF1"
+    greater_is_better: ClassVar[bool] = True
+    split_version: ClassVar[str] = "v1"
+    synth_config: ClassVar[type] = synthetic.BreastSynthConfig
+
+    def synthesize(self, root: Path, config: Any, seed: int) -> None:
+        synthetic.synthesize(root, config, seed)
+
+    def check(
+        self, root: Path, *, decode: bool = True, limit: int | None = None
+    ) -> list[DataProblem]:
+        return check_layout(root, decode=decode, limit=limit)
+
+    def load(self, root: Path) -> pd.DataFrame:
+        return read_train_csv(root)
+
+    def split(self, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return holdout_split(table, version=self.split_version)
+
+    def public_view(self, holdout: pd.DataFrame) -> pd.DataFrame:
+        return holdout.drop(columns=list(LABEL_COLUMNS)).reset_index(drop=True)
+
+    def answers(self, holdout: pd.DataFrame) -> pd.DataFrame:
+        return answers_from_table(holdout)
+
+    def read_answers(self, path: Path) -> pd.DataFrame:
+        return read_answers(path)
+
+    def validate(self, submission: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+        return validate_submission(submission, answers)
+
+    def score(self, submission: pd.DataFrame, answers: pd.DataFrame) -> float:
+        # A misaligned pair would score silently wrong, so check what validate() guarantees.
+        if not np.array_equal(
+            submission["prediction_id"].astype(str).to_numpy(),
+            answers["prediction_id"].astype(str).to_numpy(),
+        ):
+            raise ValueError("submission rows do not match the answers: pass it through validate()")
+        return pfbeta(answers["cancer"].to_numpy(), submission["cancer"].to_numpy(dtype=np.float64))
+
+    def groups(self, answers: pd.DataFrame) -> np.ndarray:
+        """The patient of each breast: bootstrap resamples patients, as the split groups them."""
+        return answers["prediction_id"].astype(str).str.rsplit("_", n=1).str[0].to_numpy()
+
+    def n_inputs(self, view: DataView) -> int:
+        return len(view.frame)

@@ -1,0 +1,74 @@
+"""Shared fixtures: tiny synthetic datasets and test-only plug-ins registered for real.
+
+Test plug-ins are registered the way a third-party package is: a ``*.dist-info`` folder with an
+``entry_points.txt`` on ``sys.path``. Spawned run processes inherit ``sys.path``, so they find
+the same plug-ins.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from harness.datasets import synth_config, synthesize
+from harness.registry import load_task
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="session")
+def tiny_breast_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 16-patient rsna-breast dataset at 48x40, generated once per test session."""
+    task = load_task("rsna-breast")
+    config = synth_config(task, {"n_patients": 16, "height": 48, "width": 40, "prevalence": 0.5})
+    return synthesize(task, tmp_path_factory.mktemp("data") / "rsna-breast", config, seed=0)
+
+
+PluginSite = Callable[[str, dict[str, dict[str, str]], list[Path]], Path]
+
+
+@pytest.fixture
+def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PluginSite:
+    """``install(package, entry_points, modules)``: an installed distribution on sys.path."""
+
+    def install(package: str, entry_points: dict[str, dict[str, str]], modules: list[Path]) -> Path:
+        site = tmp_path / f"site-{package}"
+        _write_distribution(site, package, entry_points, modules)
+        monkeypatch.syspath_prepend(str(site))
+        return site
+
+    return install
+
+
+def _write_distribution(site: Path, package: str, entry_points: dict[str, dict[str, str]],
+                        modules: list[Path]) -> None:
+    dist = site / f"{package}-0.0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.0.1\n")
+    lines = []
+    for group, entries in entry_points.items():
+        lines.append(f"[{group}]")
+        lines.extend(f"{name} = {target}" for name, target in entries.items())
+    (dist / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    for module in modules:
+        shutil.copy(module, site / module.name)
+
+
+@pytest.fixture
+def test_solutions(plugin_site: PluginSite) -> Path:
+    """Registers the solutions of tests/harness/fake_solutions.py for rsna-breast."""
+    names = {
+        "constant": "ConstantSolution",
+        "sleepy": "SleepySolution",
+        "crashing": "CrashingSolution",
+        "wrong-ids": "WrongIdsSolution",
+        "reporting": "ReportingSolution",
+    }
+    return plugin_site(
+        "harness-test-solutions",
+        {"harness.solutions": {f"rsna-breast/{n}": f"fake_solutions:{c}" for n, c in names.items()}},
+        [HERE / "harness" / "fake_solutions.py"],
+    )

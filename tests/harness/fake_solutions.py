@@ -1,0 +1,68 @@
+"""Solutions that misbehave on purpose, to test the runner (registered by conftest)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+
+from harness.api import DataView, RunContext, Solution
+
+
+@dataclass
+class Options:
+    value: float = 0.5
+    sleep_s: float = 60.0
+
+
+class _Base(Solution):
+    version = "0.1"
+    tasks = ("rsna-breast",)
+    config_class = Options
+
+    def fit(self, train: DataView, ctx: RunContext) -> None:
+        assert train.has_labels
+
+    def predict(self, test: DataView, ctx: RunContext) -> pd.DataFrame:
+        ids = sorted(test.frame["prediction_id"].unique())
+        return pd.DataFrame({"prediction_id": ids, "cancer": self.config.value})
+
+
+class ConstantSolution(_Base):
+    name = "constant"
+
+
+class SleepySolution(_Base):
+    name = "sleepy"
+
+    def fit(self, train: DataView, ctx: RunContext) -> None:
+        time.sleep(self.config.sleep_s)
+
+
+class CrashingSolution(_Base):
+    name = "crashing"
+
+    def fit(self, train: DataView, ctx: RunContext) -> None:
+        raise ValueError("boom in fit")
+
+
+class WrongIdsSolution(_Base):
+    name = "wrong-ids"
+
+    def predict(self, test: DataView, ctx: RunContext) -> pd.DataFrame:
+        return pd.DataFrame({"prediction_id": ["nobody_L"], "cancer": [0.5]})
+
+
+class ReportingSolution(_Base):
+    name = "reporting"
+
+    def fit(self, train: DataView, ctx: RunContext) -> None:
+        for epoch in range(3):
+            ctx.report({"val_pf1": 0.1 * epoch}, step=epoch)
+        ctx.record_fact("threshold", 0.25)
+        (ctx.run_dir / "labels_seen.txt").write_text(",".join(train.frame.columns))
+
+    def predict(self, test: DataView, ctx: RunContext) -> pd.DataFrame:
+        (ctx.run_dir / "test_columns.txt").write_text(",".join(test.frame.columns))
+        return super().predict(test, ctx)
