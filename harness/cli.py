@@ -6,9 +6,9 @@ mistyped key is an error that names it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -149,7 +149,11 @@ def score(
     if as_json:
         print(json.dumps(result))
     else:
-        ci_text = f" (95% CI {result['ci_low']:.4f}-{result['ci_high']:.4f})" if "ci_low" in result else ""
+        ci_text = (
+            f" (95% CI {result['ci_low']:.4f}-{result['ci_high']:.4f})"
+            if "ci_low" in result
+            else ""
+        )
         console.print(f"{task.metric_name} = [bold]{value:.4f}[/]{ci_text}")
 
 
@@ -218,7 +222,7 @@ def data_check(overrides: Overrides = None) -> None:
 
 
 def _partition(schema: type, args: list[str]) -> tuple[list[str], list[str]]:
-    names = {f"{name}=" for name in schema.__dataclass_fields__}
+    names = {f"{f.name}=" for f in dataclasses.fields(schema)}
     own = [a for a in args if any(a.startswith(n) for n in names)]
     return own, [a for a in args if a not in own]
 
@@ -227,9 +231,5 @@ def _parse(schema: type, args: list[str] | None) -> Any:
     return merge_overrides(schema, [], list(args or []), where="")
 
 
-def main() -> None:  # pragma: no cover - console entry point
+if __name__ == "__main__":
     app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

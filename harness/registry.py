@@ -153,8 +153,6 @@ def describe_plugins() -> list[PluginInfo]:
                 infos.append(PluginInfo(kind, key, ep.value, _package(ep), False, reason=str(exc)))
                 continue
             infos.append(
-                PluginInfo(
-                    kind, key, ep.value, _package(ep), True, getattr(obj, "version", "")
-                )
+                PluginInfo(kind, key, ep.value, _package(ep), True, getattr(obj, "version", ""))
             )
     return infos

@@ -199,8 +199,9 @@ def _supervise(
     return outcome
 
 
-def _score(task: Task, record: RunRecord, submission_path: Path, answers: pd.DataFrame,
-           bootstrap: int) -> None:
+def _score(
+    task: Task, record: RunRecord, submission_path: Path, answers: pd.DataFrame, bootstrap: int
+) -> None:
     try:
         submission = pd.read_csv(submission_path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -299,8 +300,9 @@ def execute(
     return record
 
 
-def _finalise(record: RunRecord, run_dir: Path, tracker: Tracker, task: Task,
-              test: pd.DataFrame) -> None:
+def _finalise(
+    record: RunRecord, run_dir: Path, tracker: Tracker, task: Task, test: pd.DataFrame
+) -> None:
     from harness.api import DataView
 
     predict = record.phases.get("predict")
@@ -312,8 +314,9 @@ def _finalise(record: RunRecord, run_dir: Path, tracker: Tracker, task: Task,
         record.gpu_hours = total_wall * record.budget["gpus"] / 3600
     record.finished_at = _now_iso()
     record.save(run_dir)
-    artifacts = [run_dir / name for name in ("submission.csv", "config.yaml", RECORD_FILE,
-                                             LOG_FILE)]
+    artifacts = [
+        run_dir / name for name in ("submission.csv", "config.yaml", RECORD_FILE, LOG_FILE)
+    ]
     try:
         tracker.finish(record, artifacts)
     except Exception:  # the JSON record is already safe on disk; say so rather than lose it

@@ -56,7 +56,8 @@ def bootstrap_ci(
         warnings.simplefilter("ignore")
         for i, idx in enumerate(group_resamples(groups, n, seed)):
             scores[i] = metric(
-                submission.iloc[idx].reset_index(drop=True), answers.iloc[idx].reset_index(drop=True)
+                submission.iloc[idx].reset_index(drop=True),
+                answers.iloc[idx].reset_index(drop=True),
             )
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(scores, [tail, 100 - tail])

@@ -22,14 +22,18 @@ def format_score(record: RunRecord) -> str:
 
 def print_summary(console: Console, record: RunRecord) -> None:
     style = _STATUS_STYLE.get(record.status, "red")
-    head = Table(show_header=False, title=f"{record.task} / {record.solution}", title_justify="left")
+    head = Table(
+        show_header=False, title=f"{record.task} / {record.solution}", title_justify="left"
+    )
     head.add_column(style="bold")
     head.add_column(overflow="fold")
     head.add_row("status", f"[{style}]{record.status}[/]")
     if record.error:
         head.add_row("error", record.error)
     head.add_row(record.metric_name, format_score(record))
-    head.add_row("budget / seed / device", f"{record.budget_name} / {record.seed} / {record.device}")
+    head.add_row(
+        "budget / seed / device", f"{record.budget_name} / {record.seed} / {record.device}"
+    )
     head.add_row("data", f"{record.data_kind}: {record.data_root}")
     head.add_row(
         "cases", f"{record.n_train} training rows, {record.n_holdout_cases} holdout cases scored"

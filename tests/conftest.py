@@ -43,8 +43,9 @@ def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PluginSite:
     return install
 
 
-def _write_distribution(site: Path, package: str, entry_points: dict[str, dict[str, str]],
-                        modules: list[Path]) -> None:
+def _write_distribution(
+    site: Path, package: str, entry_points: dict[str, dict[str, str]], modules: list[Path]
+) -> None:
     dist = site / f"{package}-0.0.1.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.0.1\n")
@@ -69,6 +70,10 @@ def test_solutions(plugin_site: PluginSite) -> Path:
     }
     return plugin_site(
         "harness-test-solutions",
-        {"harness.solutions": {f"rsna-breast/{n}": f"fake_solutions:{c}" for n, c in names.items()}},
+        {
+            "harness.solutions": {
+                f"rsna-breast/{n}": f"fake_solutions:{c}" for n, c in names.items()
+            }
+        },
         [HERE / "harness" / "fake_solutions.py"],
     )

@@ -57,8 +57,13 @@ def test_score_rejects_a_bad_submission_naming_the_problem(
 ) -> None:
     answers = _answers(tiny_breast_root)
     answers.assign(cancer=float("nan")).to_csv(tmp_path / "sub.csv", index=False)
-    args = ["score", "task=rsna-breast", f"submission={tmp_path / 'sub.csv'}",
-            f"answers={tiny_breast_root / 'train.csv'}", "--json"]
+    args = [
+        "score",
+        "task=rsna-breast",
+        f"submission={tmp_path / 'sub.csv'}",
+        f"answers={tiny_breast_root / 'train.csv'}",
+        "--json",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     out = json.loads(result.output)
@@ -70,8 +75,15 @@ def test_data_synth_then_check(tmp_path: Path) -> None:
     out = tmp_path / "breast"
     result = runner.invoke(
         app,
-        ["data", "synth", "task=rsna-breast", f"out={out}", "n_patients=3", "height=40",
-         "width=32"],
+        [
+            "data",
+            "synth",
+            "task=rsna-breast",
+            f"out={out}",
+            "n_patients=3",
+            "height=40",
+            "width=32",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert len(pd.read_csv(out / "train.csv")) == 12
@@ -91,7 +103,8 @@ def test_data_synth_then_check(tmp_path: Path) -> None:
 
 def test_data_synth_typo_in_a_generator_key_is_named(tmp_path: Path) -> None:
     result = runner.invoke(
-        app, ["data", "synth", "task=rsna-breast", f"out={tmp_path}/x", "n_patient=3"],
+        app,
+        ["data", "synth", "task=rsna-breast", f"out={tmp_path}/x", "n_patient=3"],
         terminal_width=300,
     )
     assert result.exit_code == 2
@@ -100,8 +113,6 @@ def test_data_synth_typo_in_a_generator_key_is_named(tmp_path: Path) -> None:
 
 
 def test_run_with_a_typo_exits_2_with_a_suggestion() -> None:
-    result = runner.invoke(
-        app, ["run", "task=rsna-breast", "solution=baselin"], terminal_width=300
-    )
+    result = runner.invoke(app, ["run", "task=rsna-breast", "solution=baselin"], terminal_width=300)
     assert result.exit_code == 2
     assert "did you mean 'baseline'" in result.output

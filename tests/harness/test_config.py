@@ -56,12 +56,14 @@ def test_merge_layers_defaults_preset_then_user() -> None:
 
 
 def test_unknown_solution_option_is_prefixed_and_suggested() -> None:
-    with pytest.raises(ConfigError, match=r"unknown key 'solution.epoch'.*did you mean 'solution.epochs'"):
+    with pytest.raises(
+        ConfigError, match=r"unknown key 'solution.epoch'.*did you mean 'solution.epochs'"
+    ):
         merge_overrides(_Options, [], ["epoch=3"], "solution")
 
 
 def test_bad_solution_option_value() -> None:
-    with pytest.raises(ConfigError, match="bad value for solution.epochs"):
+    with pytest.raises(ConfigError, match=r"bad value for solution\.epochs"):
         merge_overrides(_Options, [], ["epochs=many"], "solution")
 
 

@@ -5,9 +5,19 @@ from harness.record import RECORD_FILE, PhaseStats, RunRecord
 
 def _record() -> RunRecord:
     return RunRecord(
-        run_id="r1", task="t", task_version="1", split_version="v1", solution="s",
-        solution_version="1", budget={"name": "smoke", "gpus": 0}, seed=0, config={"a": 1},
-        metric_name="m", greater_is_better=True, data_root="/d", data_kind="synthetic",
+        run_id="r1",
+        task="t",
+        task_version="1",
+        split_version="v1",
+        solution="s",
+        solution_version="1",
+        budget={"name": "smoke", "gpus": 0},
+        seed=0,
+        config={"a": 1},
+        metric_name="m",
+        greater_is_better=True,
+        data_root="/d",
+        data_kind="synthetic",
         created_at="now",
     )
 

@@ -13,7 +13,7 @@ from harness.registry import (
     task_names,
 )
 
-BAD_MODULE = '''
+BAD_MODULE = """
 from harness.api import Solution
 
 
@@ -36,7 +36,7 @@ class WrongTask:
 
     def predict(self, test, ctx):
         pass
-'''
+"""
 
 
 @pytest.fixture
@@ -65,12 +65,12 @@ def test_builtins_are_registered_through_entry_points() -> None:
 
 
 def test_unknown_task_suggests_the_nearest() -> None:
-    with pytest.raises(PluginError, match="unknown task 'rsna-brest'.*did you mean 'rsna-breast'"):
+    with pytest.raises(PluginError, match=r"unknown task 'rsna-brest'.*did you mean 'rsna-breast'"):
         load_task("rsna-brest")
 
 
 def test_unknown_solution_is_resolved_within_its_task() -> None:
-    with pytest.raises(PluginError, match="unknown solution 'baselin'.*did you mean 'baseline'"):
+    with pytest.raises(PluginError, match=r"unknown solution 'baselin'.*did you mean 'baseline'"):
         load_solution("rsna-breast", "baselin")
     with pytest.raises(PluginError, match="unknown task"):
         load_solution("no-such-task", "baseline")
@@ -91,7 +91,7 @@ def test_broken_plugins_are_listed_unavailable_without_breaking_the_others() -> 
 
 @pytest.mark.usefixtures("bad_plugins")
 def test_solution_claiming_another_task_is_rejected() -> None:
-    with pytest.raises(PluginError, match="lacks|not a harness.api.Solution"):
+    with pytest.raises(PluginError, match=r"lacks|not a harness\.api\.Solution"):
         load_solution("rsna-breast", "wrong-task")
 
 
@@ -101,5 +101,5 @@ def test_name_clash_between_packages_is_an_error(plugin_site) -> None:
         {"harness.solutions": {"rsna-breast/baseline": "somewhere_else:Baseline"}},
         [],
     )
-    with pytest.raises(PluginError, match="two packages register .*'rsna-breast/baseline'"):
+    with pytest.raises(PluginError, match=r"two packages register .*'rsna-breast/baseline'"):
         load_solution("rsna-breast", "baseline")

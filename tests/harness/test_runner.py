@@ -18,8 +18,15 @@ from tasks.rsna_breast.metric import pfbeta
 pytestmark = pytest.mark.usefixtures("test_solutions")
 
 TINY = Budget(
-    name="tiny", description="test", device="cpu", gpus=0, gpu_memory_gb=None, cpu_workers=1,
-    prepare_s=30, fit_s=2, predict_s=30,
+    name="tiny",
+    description="test",
+    device="cpu",
+    gpus=0,
+    gpu_memory_gb=None,
+    cpu_workers=1,
+    prepare_s=30,
+    fit_s=2,
+    predict_s=30,
 )
 
 
@@ -102,7 +109,7 @@ def test_crash_is_recorded_as_failed_with_the_traceback_in_the_log(
     assert record.failed_phase == "fit"
     assert record.error == "ValueError: boom in fit"
     log = (Path(record.run_dir) / "run.log").read_text()
-    assert "Traceback" in log and "raise ValueError(\"boom in fit\")" in log
+    assert "Traceback" in log and 'raise ValueError("boom in fit")' in log
     client, run = _mlflow_run(tmp_path, record)
     assert run.info.status == "FAILED"
     assert "run.log" in {a.path for a in client.list_artifacts(run.info.run_id)}

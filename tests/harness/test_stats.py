@@ -53,5 +53,6 @@ def test_ci_collapses_when_every_case_scores_the_same() -> None:
 
 def test_misaligned_inputs_are_rejected() -> None:
     with pytest.raises(ValueError, match="aligned"):
-        bootstrap_ci(_mean_metric, pd.DataFrame({"p": [1]}), pd.DataFrame({"y": [1, 2]}),
-                     np.array([1]))
+        bootstrap_ci(
+            _mean_metric, pd.DataFrame({"p": [1]}), pd.DataFrame({"y": [1, 2]}), np.array([1])
+        )

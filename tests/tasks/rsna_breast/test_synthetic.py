@@ -137,7 +137,11 @@ def test_images_are_12_bit_mammograms(dataset):
     root, table = dataset
     for path in _dicom_paths(root, table):
         image = pydicom.dcmread(path)
-        assert image.file_meta.TransferSyntaxUID in (ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV1)
+        assert image.file_meta.TransferSyntaxUID in (
+            ExplicitVRLittleEndian,
+            JPEG2000Lossless,
+            JPEGLosslessSV1,
+        )
         assert (image.BitsStored, image.Rows, image.Columns) == (12, TINY.height, TINY.width)
         assert image.PhotometricInterpretation in ("MONOCHROME1", "MONOCHROME2")
         assert image.VOILUTFunction in ("LINEAR", "SIGMOID")

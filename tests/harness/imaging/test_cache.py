@@ -1,0 +1,39 @@
+from pathlib import Path
+
+import numpy as np
+
+from harness.imaging.cache import ArrayCache
+
+
+def test_second_get_is_a_hit_and_changed_content_is_a_miss(tmp_path: Path) -> None:
+    source = tmp_path / "a.dcm"
+    source.write_bytes(b"first")
+    calls: list[Path] = []
+
+    def compute(path: Path) -> np.ndarray:
+        calls.append(path)
+        return np.frombuffer(path.read_bytes(), dtype=np.uint8).copy()
+
+    cache = ArrayCache(tmp_path / "cache", {"size": 64})
+    first = cache.get(source, compute)
+    again = cache.get(source, compute)
+    assert np.array_equal(first, again) and len(calls) == 1
+    assert (cache.hits, cache.misses) == (1, 1)
+
+    source.write_bytes(b"second")
+    assert bytes(cache.get(source, compute)) == b"second"
+    assert len(calls) == 2
+
+
+def test_same_content_elsewhere_hits_and_other_params_miss(tmp_path: Path) -> None:
+    (tmp_path / "a.dcm").write_bytes(b"pixels")
+    (tmp_path / "copy.dcm").write_bytes(b"pixels")
+    cache = ArrayCache(tmp_path / "cache", {"size": 64})
+    cache.get(tmp_path / "a.dcm", lambda p: np.zeros(3))
+    cache.get(tmp_path / "copy.dcm", lambda p: np.ones(3))
+    assert cache.hits == 1
+
+    other = ArrayCache(tmp_path / "cache", {"size": 128})
+    assert np.array_equal(other.get(tmp_path / "a.dcm", lambda p: np.ones(3)), np.ones(3))
+    assert other.misses == 1
+    assert not list((tmp_path / "cache").rglob("*.partial"))
