@@ -79,8 +79,13 @@ def resolve_data(task: Task, data: DataConfig, results_dir: Path) -> ResolvedDat
     digest = hashlib.sha256(key.encode()).hexdigest()[:10]
     root = results_dir / "data" / task.name / f"synthetic-{digest}"
     if not (root / SYNTH_MANIFEST).is_file():
-        if root.exists():
-            shutil.rmtree(root)
+        if root.exists():  # left by an interrupted generation of an older harness
+            shutil.rmtree(root, ignore_errors=True)
         log.info("generating synthetic %s data in %s (once; later runs reuse it)", task.name, root)
-        synthesize(task, root, config, data.synth_seed)
+        try:
+            synthesize(task, root, config, data.synth_seed)
+        except (DataError, OSError):
+            # A concurrent run generated the same dataset first: use theirs.
+            if not (root / SYNTH_MANIFEST).is_file():
+                raise
     return ResolvedData(root, "synthetic")

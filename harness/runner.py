@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import multiprocessing as mp
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -280,7 +281,9 @@ def execute(
         test=test,
     )
     spec.cache_dir.mkdir(parents=True, exist_ok=True)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Signal handlers can only be set from the main thread (sweeps may call from others).
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if in_main else None
     try:
         outcome = _supervise(spec, tracker, progress, list(range(budget.gpus)))
         record.status = outcome.status  # type: ignore[assignment]
@@ -295,7 +298,8 @@ def execute(
         record.status, record.error = "failed", f"interrupted: {exc or 'Ctrl-C'}"
         raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
         _finalise(record, run_dir, tracker, task, test)
     return record
 
