@@ -221,6 +221,53 @@ def data_check(overrides: Overrides = None) -> None:
     raise typer.Exit(1)
 
 
+@dataclass
+class ReportArgs:
+    results_dir: str = "results"
+    tracking_uri: str | None = None
+    """MLflow store to read; default: $MLFLOW_TRACKING_URI, else sqlite under results_dir."""
+    task: str | None = None
+    budget: str | None = None
+    since: str | None = None
+    """Only runs started on or after this ISO date or date-time (UTC without an offset)."""
+    all_versions: bool = False
+    """Also runs of older task and solution versions (default: the latest of each only)."""
+    out: str | None = None
+    """Folder for leaderboard.md, leaderboard.html and the plots; default: results_dir."""
+    bootstrap: int = 1000
+    """Paired bootstrap resamples for the CIs and the comparisons with each leader."""
+
+
+@app.command()
+def report(overrides: Overrides = None) -> None:
+    """Leaderboard of the tracked runs as Markdown and self-contained HTML, with plots.
+
+    Example: harness report task=rsna-breast budget=kaggle-p100 since=2024-05-01
+    """
+    from harness.report import build_report
+    from harness.tracking import default_tracking_uri
+
+    try:
+        args = _parse(ReportArgs, overrides)
+        results = Path(args.results_dir).expanduser().resolve()
+        files = build_report(
+            args.tracking_uri or default_tracking_uri(results),
+            Path(args.out).expanduser() if args.out else results,
+            task=args.task,
+            budget=args.budget,
+            since=args.since,
+            all_versions=args.all_versions,
+            bootstrap=args.bootstrap,
+        )
+    except HarnessError as exc:
+        _fail(exc)
+        return
+    tables, runs = len(files.report.sections), len(files.report.runs)
+    console.print(f"{tables} table(s) from {runs} run(s):")
+    for path in (files.markdown, files.html):
+        console.print(f"  {path}", highlight=False, soft_wrap=True)
+
+
 def _partition(schema: type, args: list[str]) -> tuple[list[str], list[str]]:
     names = {f"{f.name}=" for f in dataclasses.fields(schema)}
     own = [a for a in args if any(a.startswith(n) for n in names)]

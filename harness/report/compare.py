@@ -1,0 +1,130 @@
+"""Paired bootstrap comparisons over the same holdout cases, and the intervals that go with them.
+
+Two solutions scored on the same cases share most of their sampling noise: a hard patient is
+hard for both. Scoring both on the same resamples (``group_resamples`` is seeded) cancels that
+shared part, so a real difference much smaller than either CI's width can still be detected,
+and identical submissions differ by exactly 0 on every resample.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.api import HarnessError, Task
+from harness.stats import Metric, group_resamples
+
+LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class Difference:
+    """``a - b`` in metric units, with its paired-bootstrap percentile interval."""
+
+    observed: float
+    low: float
+    high: float
+    n_resamples: int
+    level: float = LEVEL
+
+    @property
+    def distinguishable(self) -> bool:
+        """False when the interval holds 0: the holdout cannot tell the two apart."""
+        return not self.low <= 0.0 <= self.high
+
+
+def percentile_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """The central ``level`` percentile interval of resampled values."""
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def resampled_scores(
+    metric: Metric,
+    submissions: Sequence[pd.DataFrame],
+    answers: pd.DataFrame,
+    resamples: Sequence[np.ndarray],
+) -> np.ndarray:
+    """Per resample, the metric averaged over ``submissions`` (the seeds of one solution).
+
+    Every submission must already be aligned row for row with ``answers``.
+    """
+    scores = np.zeros(len(resamples))
+    with warnings.catch_warnings():
+        # A resample without positives is legitimate; metrics warn about it, the report not.
+        warnings.simplefilter("ignore")
+        for i, idx in enumerate(resamples):
+            truth = answers.iloc[idx].reset_index(drop=True)
+            for submission in submissions:
+                scores[i] += metric(submission.iloc[idx].reset_index(drop=True), truth)
+    return scores / len(submissions)
+
+
+def paired_difference(
+    a: np.ndarray, b: np.ndarray, observed: float, level: float = LEVEL
+) -> Difference:
+    """``a - b`` from scores of the same resamples, in the same order."""
+    if a.shape != b.shape:
+        raise ValueError("paired scores must come from the same resamples")
+    low, high = percentile_interval(a - b, level)
+    return Difference(observed, low, high, len(a), level)
+
+
+def paired_bootstrap(
+    metric: Metric,
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    answers: pd.DataFrame,
+    groups: np.ndarray,
+    *,
+    n: int = 1000,
+    seed: int = 0,
+    level: float = LEVEL,
+) -> Difference:
+    """``metric(a) - metric(b)`` with a cluster-bootstrap interval; both aligned with answers."""
+    resamples = group_resamples(groups, n, seed)
+    observed = metric(a, answers) - metric(b, answers)
+    return paired_difference(
+        resampled_scores(metric, [a], answers, resamples),
+        resampled_scores(metric, [b], answers, resamples),
+        observed,
+        level,
+    )
+
+
+@dataclass
+class Holdout:
+    """A task's holdout answers rebuilt from a dataset root, with its fixed resamples."""
+
+    task: Task
+    answers: pd.DataFrame
+    resamples: list[np.ndarray]
+
+    def score(self, submissions: Sequence[pd.DataFrame]) -> tuple[list[float], np.ndarray]:
+        """Each submission's score on the whole holdout, and their mean on each resample."""
+        aligned = [self.task.validate(s, self.answers) for s in submissions]
+        full = [self.task.score(a, self.answers) for a in aligned]
+        return full, resampled_scores(self.task.score, aligned, self.answers, self.resamples)
+
+
+def load_holdout(task_name: str, data_root: str, n: int, seed: int) -> Holdout:
+    """Rebuild the answers a run was scored against; HarnessError says why it cannot."""
+    from harness.registry import load_task
+
+    if not data_root:
+        raise HarnessError("the run's record.json (which names its data folder) is missing")
+    if not Path(data_root).is_dir():
+        raise HarnessError(f"the data folder {data_root} no longer exists")
+    task = load_task(task_name)
+    try:
+        _, holdout = task.split(task.load(Path(data_root)))
+        answers = task.answers(holdout)
+    except (OSError, ValueError, KeyError) as exc:
+        raise HarnessError(f"{data_root} cannot be read: {type(exc).__name__}: {exc}") from exc
+    return Holdout(task, answers, group_resamples(task.groups(answers), n, seed))
