@@ -28,7 +28,11 @@ def file_digest(path: Path) -> str:
 
 
 class ArrayCache:
-    """``get(path, compute)`` returns the cached array for the file, computing it on a miss."""
+    """Arrays stored under ``<folder>/<params hash>/<file content hash>.npy``.
+
+    ``get(path, compute)`` serves one file; ``key``/``load``/``save`` let a caller find the
+    misses first and compute them in a batch (e.g. one DALI decode per batch of files).
+    """
 
     def __init__(self, folder: Path, params: dict[str, Any]) -> None:
         params_key = hashlib.blake2b(
@@ -40,15 +44,34 @@ class ArrayCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, path: Path, compute: Callable[[Path], np.ndarray]) -> np.ndarray:
-        target = self.folder / f"{file_digest(path)}.npy"
+    def key(self, path: Path) -> str:
+        return file_digest(path)
+
+    def file(self, key: str) -> Path:
+        """Where the array of ``key`` is (or will be) stored."""
+        return self.folder / f"{key}.npy"
+
+    def load(self, key: str) -> np.ndarray | None:
+        """The cached array, or None (counted as a miss)."""
+        target = self.file(key)
         if target.is_file():
             self.hits += 1
             return np.load(target)
         self.misses += 1
-        array = compute(path)
+        return None
+
+    def save(self, key: str, array: np.ndarray) -> None:
+        """Write atomically: a killed run never leaves a truncated entry behind."""
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".npy.partial")
         with os.fdopen(fd, "wb") as fh:
             np.save(fh, array)
-        os.replace(tmp, target)
+        os.replace(tmp, self.file(key))
+
+    def get(self, path: Path, compute: Callable[[Path], np.ndarray]) -> np.ndarray:
+        key = self.key(path)
+        cached = self.load(key)
+        if cached is not None:
+            return cached
+        array = compute(path)
+        self.save(key, array)
         return array
