@@ -8,7 +8,7 @@ seed, so two solutions scored on the same holdout see the same resamples (paired
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +35,34 @@ def group_resamples(groups: np.ndarray, n: int, seed: int) -> list[np.ndarray]:
     return [np.concatenate([members[g] for g in draw]) for draw in draws]
 
 
+def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` percentile interval of resampled values."""
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def resampled_scores(
+    metric: Metric,
+    submissions: Sequence[pd.DataFrame],
+    answers: pd.DataFrame,
+    resamples: Sequence[np.ndarray],
+) -> np.ndarray:
+    """Per resample, the metric averaged over ``submissions`` (e.g. the seeds of a solution).
+
+    Every submission must already be aligned row for row with ``answers``.
+    """
+    scores = np.zeros(len(resamples))
+    with warnings.catch_warnings():
+        # A resample without positives is legitimate; metrics warn about it, the CI does not.
+        warnings.simplefilter("ignore")
+        for i, idx in enumerate(resamples):
+            truth = answers.iloc[idx].reset_index(drop=True)
+            for submission in submissions:
+                scores[i] += metric(submission.iloc[idx].reset_index(drop=True), truth)
+    return scores / len(submissions)
+
+
 def bootstrap_ci(
     metric: Metric,
     submission: pd.DataFrame,
@@ -50,15 +78,6 @@ def bootstrap_ci(
         raise ValueError("n must be positive")
     if not len(submission) == len(answers) == len(groups):
         raise ValueError("submission, answers and groups must be aligned row for row")
-    scores = np.empty(n)
-    with warnings.catch_warnings():
-        # A resample without positives is legitimate; metrics warn about it, the CI does not.
-        warnings.simplefilter("ignore")
-        for i, idx in enumerate(group_resamples(groups, n, seed)):
-            scores[i] = metric(
-                submission.iloc[idx].reset_index(drop=True),
-                answers.iloc[idx].reset_index(drop=True),
-            )
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(scores, [tail, 100 - tail])
-    return Interval(float(low), float(high), n)
+    scores = resampled_scores(metric, [submission], answers, group_resamples(groups, n, seed))
+    low, high = percentile_interval(scores, level)
+    return Interval(low, high, n)

@@ -8,7 +8,6 @@ and identical submissions differ by exactly 0 on every resample.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api import HarnessError, Task
-from harness.stats import Metric, group_resamples
+from harness.stats import Metric, group_resamples, percentile_interval, resampled_scores
 
 LEVEL = 0.95
 
@@ -36,34 +35,6 @@ class Difference:
     def distinguishable(self) -> bool:
         """False when the interval holds 0: the holdout cannot tell the two apart."""
         return not self.low <= 0.0 <= self.high
-
-
-def percentile_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
-    """The central ``level`` percentile interval of resampled values."""
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
-
-
-def resampled_scores(
-    metric: Metric,
-    submissions: Sequence[pd.DataFrame],
-    answers: pd.DataFrame,
-    resamples: Sequence[np.ndarray],
-) -> np.ndarray:
-    """Per resample, the metric averaged over ``submissions`` (the seeds of one solution).
-
-    Every submission must already be aligned row for row with ``answers``.
-    """
-    scores = np.zeros(len(resamples))
-    with warnings.catch_warnings():
-        # A resample without positives is legitimate; metrics warn about it, the report not.
-        warnings.simplefilter("ignore")
-        for i, idx in enumerate(resamples):
-            truth = answers.iloc[idx].reset_index(drop=True)
-            for submission in submissions:
-                scores[i] += metric(submission.iloc[idx].reset_index(drop=True), truth)
-    return scores / len(submissions)
 
 
 def paired_difference(

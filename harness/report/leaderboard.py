@@ -21,13 +21,8 @@ import pandas as pd
 
 from harness.api import HarnessError
 from harness.report.collect import fetch_artifact
-from harness.report.compare import (
-    Difference,
-    Holdout,
-    load_holdout,
-    paired_difference,
-    percentile_interval,
-)
+from harness.report.compare import Difference, Holdout, load_holdout, paired_difference
+from harness.stats import percentile_interval
 
 STATUS_ORDER: tuple[str, ...] = ("ok", "timeout", "oom", "failed", "invalid_submission", "running")
 SECTION_KEYS: list[str] = [

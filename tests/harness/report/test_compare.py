@@ -7,13 +7,8 @@ import pandas as pd
 import pytest
 
 from harness.registry import load_task
-from harness.report.compare import (
-    paired_bootstrap,
-    paired_difference,
-    percentile_interval,
-    resampled_scores,
-)
-from harness.stats import group_resamples
+from harness.report.compare import paired_bootstrap, paired_difference
+from harness.stats import group_resamples, percentile_interval, resampled_scores
 
 
 def _mean(submission: pd.DataFrame, answers: pd.DataFrame) -> float:
