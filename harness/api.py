@@ -143,6 +143,10 @@ class Task(ABC):
     split_version: ClassVar[str]
     synth_config: ClassVar[type]
     """Dataclass of the synthetic generator's parameters (``data.synth.*`` overrides)."""
+    contract_synth: ClassVar[dict[str, Any]] = {}
+    """Generator parameters of the tiny dataset that the contract suite (``harness check``) runs
+    every solution of the task on, twice: small enough for seconds per run, large enough for
+    the split and the metric to be defined. Empty = the generator's defaults."""
 
     @abstractmethod
     def synthesize(self, root: Path, config: Any, seed: int) -> None:

@@ -29,6 +29,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Synthetic data and checks of real Kaggle downloads.")
 app.add_typer(data_app, name="data")
+new_app = typer.Typer(help="Scaffolds for new plug-ins.")
+app.add_typer(new_app, name="new")
 
 console = Console()
 Overrides = Annotated[list[str] | None, typer.Argument(help="key=value arguments")]
@@ -266,6 +268,73 @@ def report(overrides: Overrides = None) -> None:
     console.print(f"{tables} table(s) from {runs} run(s):")
     for path in (files.markdown, files.html):
         console.print(f"  {path}", highlight=False, soft_wrap=True)
+
+
+@dataclass
+class ContractArgs:
+    solution: str = MISSING
+    """<task>/<solution>, or a solution name (with task= where several tasks have one)."""
+    task: str | None = None
+    workdir: str | None = None
+    """Keep the data, runs and logs here (default: a temporary folder, kept only on failure)."""
+
+
+@app.command("check")
+def check_contract(overrides: Overrides = None) -> None:
+    """Run the contract suite on one solution plug-in; exit 1 if a check fails.
+
+    Example: harness check solution=rsna-breast/baseline
+    """
+    from harness.contract import report_table, resolve_solution, run_contract
+
+    try:
+        args = _parse(ContractArgs, overrides)
+        task, name = resolve_solution(args.solution, args.task)
+        workdir = Path(args.workdir) if args.workdir else None
+        report = run_contract(
+            task, name, workdir, progress=lambda msg: console.print(f"  {msg}", highlight=False)
+        )
+    except HarnessError as exc:
+        _fail(exc)
+        return
+    console.print(report_table(report))
+    if not report.passed:
+        console.print(
+            f"[bold red]contract failed[/]; runs and logs: {report.workdir}", soft_wrap=True
+        )
+        raise typer.Exit(1)
+
+
+@dataclass
+class NewSolutionArgs:
+    task: str = MISSING
+    name: str = MISSING
+    path: str = "."
+    """Folder that receives the package folder harness-solution-<name>."""
+    module: str | None = None
+    """Python package name; default harness_solution_<name with _ for ->."""
+
+
+@new_app.command("solution")
+def new_solution(overrides: Overrides = None) -> None:
+    """Write a solution plug-in package that passes the contract as written.
+
+    Example: harness new solution task=rsna-breast name=my-model path=~/src
+    """
+    from harness.scaffold import new_solution as scaffold
+
+    try:
+        args = _parse(NewSolutionArgs, overrides)
+        package = scaffold(args.task, args.name, Path(args.path), module=args.module)
+    except HarnessError as exc:
+        _fail(exc)
+        return
+    console.print(f"wrote {package.task}/{package.name} in {package.root}:", highlight=False)
+    for path in package.files:
+        console.print(f"  {path.relative_to(package.root)}", highlight=False)
+    console.print("next:")
+    for step in package.next_steps():
+        console.print(f"  {step}", highlight=False, soft_wrap=True)
 
 
 def _partition(schema: type, args: list[str]) -> tuple[list[str], list[str]]:

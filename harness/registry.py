@@ -8,6 +8,7 @@ as unavailable with its reason and never breaks the others.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -36,18 +37,26 @@ class PluginInfo:
     reason: str = ""
 
 
-def _entry_points(group: str) -> dict[str, EntryPoint]:
+def _scan(group: str) -> tuple[dict[str, EntryPoint], dict[str, str]]:
+    """Entry points by name, and the names that two packages register, with the message.
+
+    A clash makes only that name unusable: the other plug-ins still load and list.
+    """
     found: dict[str, EntryPoint] = {}
+    clashes: dict[str, str] = {}
     for ep in entry_points(group=group):
-        previous = found.get(ep.name)
-        if previous is not None and previous.value != ep.value:
-            raise PluginError(
+        previous = found.setdefault(ep.name, ep)
+        if previous.value != ep.value:
+            clashes[ep.name] = (
                 f"two packages register {group} entry point {ep.name!r}: "
                 f"{_package(previous)} ({previous.value}) and {_package(ep)} ({ep.value}); "
                 "uninstall one or rename its entry point"
             )
-        found[ep.name] = ep
-    return found
+    return found, clashes
+
+
+def _entry_points(group: str) -> dict[str, EntryPoint]:
+    return _scan(group)[0]
 
 
 def _package(ep: EntryPoint) -> str:
@@ -63,22 +72,50 @@ def solution_names(task: str | None = None) -> list[str]:
     keys = sorted(_entry_points(SOLUTION_GROUP))
     if task is None:
         return keys
-    return [key.split("/", 1)[1] for key in keys if key.split("/", 1)[0] == task]
+    names = []
+    for key in keys:
+        prefix, _, name = key.partition("/")
+        if prefix == task and name:
+            names.append(name)
+    return names
 
 
 def _load(ep: EntryPoint, kind: str) -> object:
+    """The entry point's target; a target that does not exist is told apart from a failed import
+    (a typo in the package's entry point versus a missing dependency)."""
+    where = f"{kind} plug-in {ep.name!r} ({ep.value}, from package {_package(ep)})"
     try:
-        return ep.load()
+        target: object = importlib.import_module(ep.module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and f"{ep.module}.".startswith(f"{exc.name}."):
+            raise PluginError(
+                f"{where} does not resolve: there is no module {exc.name!r}; fix the entry "
+                "point in the package's pyproject.toml or reinstall the package"
+            ) from exc
+        raise PluginError(
+            f"{where} failed to import: ModuleNotFoundError: {exc}. "
+            "Check that its dependencies are installed."
+        ) from exc
     except Exception as exc:
         raise PluginError(
-            f"{kind} plug-in {ep.name!r} ({ep.value}, from package {_package(ep)}) failed to "
-            f"import: {type(exc).__name__}: {exc}. Check that its dependencies are installed."
+            f"{where} failed to import: {type(exc).__name__}: {exc}. "
+            "Check that its dependencies are installed."
         ) from exc
+    for attr in ep.attr.split(".") if ep.attr else []:
+        if not hasattr(target, attr):
+            raise PluginError(
+                f"{where} does not resolve: module {ep.module!r} has no attribute {ep.attr!r}; "
+                "fix the entry point in the package's pyproject.toml"
+            )
+        target = getattr(target, attr)
+    return target
 
 
 def load_task(name: str) -> Task:
     """An instance of the named task."""
-    eps = _entry_points(TASK_GROUP)
+    eps, clashes = _scan(TASK_GROUP)
+    if name in clashes:
+        raise PluginError(clashes[name])
     if name not in eps:
         raise PluginError(
             f"unknown task {name!r}{did_you_mean(name, eps)}; "
@@ -102,10 +139,20 @@ def load_task(name: str) -> Task:
 
 def load_solution(task: str, name: str) -> type[Solution]:
     """The class of solution ``name`` of ``task``; the task itself must exist."""
-    if task not in _entry_points(TASK_GROUP):
-        load_task(task)  # raises the did-you-mean error for the task
-    eps = _entry_points(SOLUTION_GROUP)
     key = f"{task}/{name}"
+    eps, clashes = _scan(SOLUTION_GROUP)
+    if key in clashes:
+        raise PluginError(clashes[key])
+    tasks = _entry_points(TASK_GROUP)
+    if task not in tasks and key in eps:
+        raise PluginError(
+            f"solution plug-in {key!r} ({eps[key].value}, from package {_package(eps[key])}) "
+            f"is registered for task {task!r}, which no installed package provides"
+            f"{did_you_mean(task, tasks)}; tasks are {', '.join(sorted(tasks)) or 'none'}. "
+            "Fix the entry point's name (<task>/<solution>) or install the task's package"
+        )
+    if task not in tasks:
+        load_task(task)  # raises the did-you-mean error for the task
     if key not in eps:
         names = solution_names(task)
         raise PluginError(
@@ -130,7 +177,10 @@ def _check_solution_class(cls: object, key: str, target: str, task: str, name: s
         )
     if inspect.isabstract(cls):
         absent = ", ".join(sorted(cls.__abstractmethods__))
-        raise PluginError(f"solution {key!r} ({target}) does not implement: {absent}")
+        raise PluginError(
+            f"solution {key!r} ({target}) does not implement: {absent} "
+            "(see harness.api.Solution: fit(train, ctx) and predict(test, ctx) are required)"
+        )
     if task not in getattr(cls, "tasks", ()):
         raise PluginError(
             f"solution entry point {key!r} ({target}) is registered for task {task!r} but the "
@@ -148,7 +198,7 @@ def describe_plugins() -> list[PluginInfo]:
     for kind, group in (("task", TASK_GROUP), ("solution", SOLUTION_GROUP)):
         for key, ep in sorted(_entry_points(group).items()):
             try:
-                obj = load_task(key) if kind == "task" else load_solution(*key.split("/", 1))
+                obj = load_task(key) if kind == "task" else load_solution(*_solution_key(key, ep))
             except (PluginError, ValueError, TypeError) as exc:
                 infos.append(PluginInfo(kind, key, ep.value, _package(ep), False, reason=str(exc)))
                 continue
@@ -156,3 +206,13 @@ def describe_plugins() -> list[PluginInfo]:
                 PluginInfo(kind, key, ep.value, _package(ep), True, getattr(obj, "version", ""))
             )
     return infos
+
+
+def _solution_key(key: str, ep: EntryPoint) -> tuple[str, str]:
+    task, _, name = key.partition("/")
+    if not (task and name):
+        raise PluginError(
+            f"solution entry point {key!r} ({ep.value}, from package {_package(ep)}) must be "
+            "named '<task>/<solution>', e.g. 'rsna-breast/baseline'"
+        )
+    return task, name

@@ -25,6 +25,12 @@ class RsnaBreastTask(Task):
     greater_is_better: ClassVar[bool] = True
     split_version: ClassVar[str] = "v1"
     synth_config: ClassVar[type] = synthetic.BreastSynthConfig
+    contract_synth: ClassVar[dict[str, Any]] = {
+        "n_patients": 12,
+        "height": 48,
+        "width": 40,
+        "prevalence": 0.5,
+    }
 
     def synthesize(self, root: Path, config: Any, seed: int) -> None:
         synthetic.synthesize(root, config, seed)

@@ -54,6 +54,7 @@ class BaselineSolution(Solution):
     tasks = ("rsna-breast",)
     config_class = BaselineConfig
     presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "contract": {"height": 32, "width": 24, "epochs": 1},
         "smoke": {"height": 64, "width": 48, "epochs": 8},
         "cpu-default": {"height": 96, "width": 72, "epochs": 10},
         "kaggle-p100": _GPU,

@@ -59,8 +59,9 @@ _GPU: dict[str, Any] = {
 }
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": {"height": 64, "width": 32},
-    "cpu-default": {"height": 128, "width": 64},
+    "contract": {"height": 64, "width": 32, "epochs": 1},
+    "smoke": {"height": 64, "width": 32, "epochs": 30},
+    "cpu-default": {"height": 96, "width": 48, "epochs": 20},
     "kaggle-p100": {**_GPU, "batch_size": 8},
     "kaggle-t4": {**_GPU, "batch_size": 8},
     "gpu-full": _GPU,
