@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
 
@@ -75,3 +78,45 @@ class ArrayCache:
         array = compute(path)
         self.save(key, array)
         return array
+
+
+class CachedImages(NamedTuple):
+    images: np.ndarray
+    """(N, *shape) stacked arrays; zeros where ``ok`` is False."""
+    ok: np.ndarray
+    unreadable: list[str]
+
+
+def load_cached_images(
+    paths: Sequence[str | Path],
+    cache: ArrayCache,
+    preprocess: Callable[[Path], np.ndarray],
+    shape: tuple[int, ...],
+    dtype: np.dtype | type,
+) -> CachedImages:
+    """Every file's preprocessed array, from ``cache`` or computed and cached on a miss.
+
+    An unreadable DICOM is logged by name and left as zeros outside ``ok``: one corrupt file
+    must not end a long run.
+    """
+    from harness.imaging.dicom import DicomReadError
+
+    result = CachedImages(
+        np.zeros((len(paths), *shape), dtype=dtype), np.zeros(len(paths), dtype=bool), []
+    )
+    for i, path in enumerate(paths):
+        try:
+            result.images[i] = cache.get(Path(path), preprocess)
+        except DicomReadError as exc:
+            log.warning("skipping unreadable image: %s", exc)
+            result.unreadable.append(str(path))
+            continue
+        result.ok[i] = True
+    log.info(
+        "%d images ready (%d from cache, %d computed, %d unreadable)",
+        int(result.ok.sum()),
+        cache.hits,
+        cache.misses - len(result.unreadable),
+        len(result.unreadable),
+    )
+    return result

@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from harness.amp import Precision
 from harness.api import DataView, RunContext, Solution
 from harness.models import create_backbone
 from solutions.rsna_breast.baseline.images import load_images
@@ -109,7 +110,8 @@ class BaselineSolution(Solution):
         )
         loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device))
         generator = torch.Generator().manual_seed(ctx.seed)
-        use_amp = device.type == "cuda"
+        precision = Precision.for_device(device)
+        scaler = precision.scaler(device)
 
         epochs_run = 0
         for epoch in range(cfg.epochs):
@@ -120,12 +122,13 @@ class BaselineSolution(Solution):
             for start in range(0, len(y), cfg.batch_size):
                 idx = order[start : start + cfg.batch_size]
                 batch = _augment(x[idx], generator).to(device, non_blocking=True)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                with precision.autocast(device):
                     logits = model(batch).squeeze(1)
                 loss = loss_fn(logits.float(), y[idx].to(device))
                 optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                optimiser.step()
+                scaler.scale(loss).backward()
+                scaler.step(optimiser)
+                scaler.update()
                 schedule.step()
                 total += float(loss) * len(idx)
             epochs_run += 1

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from harness.amp import Precision
 from harness.api import RunContext
 from solutions.rsna_breast.ensemble.config import EnsembleConfig
 from solutions.rsna_breast.ensemble.model import BreastNet
@@ -42,22 +43,6 @@ class CropDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image = torch.from_numpy(np.load(self.files[index]).astype(np.float32))
         return image.unsqueeze(0), torch.tensor(self.labels[index], dtype=torch.float32)
-
-
-@dataclass
-class Precision:
-    """Autocast settings: bf16 where the GPU supports it, fp16 + loss scaling on older cards
-    (P100/T4), full precision on CPU."""
-
-    enabled: bool
-    dtype: torch.dtype
-
-    @classmethod
-    def for_device(cls, device: torch.device) -> Precision:
-        if device.type != "cuda":
-            return cls(False, torch.float32)
-        bf16 = torch.cuda.is_bf16_supported()
-        return cls(True, torch.bfloat16 if bf16 else torch.float16)
 
 
 def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -101,7 +86,7 @@ def predict_probabilities(
     out = []
     for images, _ in loader:
         images = _to_device(images, device, cfg.channels_last)
-        with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):
+        with precision.autocast(device):
             probs = torch.sigmoid(model(images).float())
             if cfg.tta_vflip:
                 probs = (probs + torch.sigmoid(model(images.flip(2)).float())) / 2
@@ -177,7 +162,7 @@ def train_member(
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     precision = Precision.for_device(device)
-    scaler = torch.amp.GradScaler(device.type, enabled=precision.dtype == torch.float16)
+    scaler = precision.scaler(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     files, labels = train
     positives = np.flatnonzero(labels == 1)
@@ -214,7 +199,7 @@ def train_member(
                 group["lr"] = schedule.lr(epoch + step / len(loader))
             images = augment(_to_device(images, device, False), generator)
             images = _to_device(images, device, cfg.channels_last)
-            with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):
+            with precision.autocast(device):
                 logits = model(images)
             loss = loss_fn(logits.float(), targets.to(device))
             optimiser.zero_grad(set_to_none=True)

@@ -37,3 +37,25 @@ def test_same_content_elsewhere_hits_and_other_params_miss(tmp_path: Path) -> No
     assert np.array_equal(other.get(tmp_path / "a.dcm", lambda p: np.ones(3)), np.ones(3))
     assert other.misses == 1
     assert not list((tmp_path / "cache").rglob("*.partial"))
+
+
+def test_load_cached_images_names_an_unreadable_dicom_and_keeps_the_rest(
+    tmp_path: Path, tiny_breast_root: Path
+) -> None:
+    from harness.imaging.cache import load_cached_images
+
+    files = sorted((tiny_breast_root / "train_images").rglob("*.dcm"))[:4]
+    broken = tmp_path / "broken.dcm"
+    broken.write_bytes(files[0].read_bytes()[:200])
+    paths = [files[0], broken, files[1]]
+    cache = ArrayCache(tmp_path / "cache", {"v": 1})
+
+    def mean_of(path: Path) -> np.ndarray:
+        from harness.imaging.dicom import read_dicom
+
+        return np.array([read_dicom(path).pixels.mean()])
+
+    loaded = load_cached_images(paths, cache, mean_of, (1,), np.float64)
+    assert loaded.ok.tolist() == [True, False, True]
+    assert loaded.unreadable == [str(broken)]
+    assert loaded.images[1, 0] == 0.0 and loaded.images[0, 0] > 0
