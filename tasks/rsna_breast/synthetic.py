@@ -26,23 +26,8 @@ from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV
 
 from harness.api import HarnessError
 from harness.imaging.synth_dicom import write_dicom
+from tasks.rsna_breast.layout import COLUMNS
 
-COLUMNS: tuple[str, ...] = (
-    "site_id",
-    "patient_id",
-    "image_id",
-    "laterality",
-    "view",
-    "age",
-    "cancer",
-    "biopsy",
-    "invasive",
-    "BIRADS",
-    "implant",
-    "density",
-    "machine_id",
-    "difficult_negative_case",
-)
 BITS_STORED = 12
 _MAX_VALUE = 2**BITS_STORED - 1
 _MACHINE_IDS = (21, 29, 48, 49, 93, 120, 170, 190, 197, 210, 216)

@@ -9,7 +9,8 @@ import pytest
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV1
 
 from harness.api import HarnessError
-from tasks.rsna_breast.synthetic import COLUMNS, BreastSynthConfig, synthesize
+from tasks.rsna_breast.layout import COLUMNS
+from tasks.rsna_breast.synthetic import BreastSynthConfig, synthesize
 
 TINY = BreastSynthConfig(n_patients=8, height=64, width=52)
 SEED = 3

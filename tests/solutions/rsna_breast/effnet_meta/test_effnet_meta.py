@@ -16,18 +16,15 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
-from typer.testing import CliRunner
 
 from harness.api import DataView, PhaseBudget, RunContext
 from harness.budgets import get_budget
-from harness.cli import app
 from harness.record import RunRecord
 from harness.registry import load_task
 from solutions.rsna_breast.effnet_meta import EffnetMetaConfig, EffnetMetaSolution
@@ -36,42 +33,16 @@ CHANCE_MARGIN = 0.5
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> RunRecord:
-    results = tmp_path_factory.mktemp("results")
-    result = CliRunner().invoke(
-        app,
-        [
-            "run",
-            "task=rsna-breast",
-            "solution=effnet-meta",
-            "budget=smoke",
-            f"results_dir={results}",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    (run_dir,) = (results / "runs").iterdir()
-    return RunRecord.load(run_dir / "record.json")
-
-
-def _permutation_chance(record: RunRecord, n: int = 200) -> float:
-    task = load_task("rsna-breast")
-    _, holdout = task.split(task.load(Path(record.data_root)))
-    answers = task.answers(holdout)
-    submission = task.validate(pd.read_csv(Path(record.run_dir) / "submission.csv"), answers)
-    rng = np.random.default_rng(0)
-    shuffled = [
-        task.score(
-            submission.assign(cancer=rng.permutation(submission["cancer"].to_numpy())), answers
-        )
-        for _ in range(n)
-    ]
-    return float(np.mean(shuffled))
+def smoke_run(run_smoke: Callable[[str], RunRecord]) -> RunRecord:
+    return run_smoke("effnet-meta")
 
 
 @pytest.mark.slow
-def test_smoke_run_beats_chance_clearly(smoke_run: RunRecord) -> None:
+def test_smoke_run_beats_chance_clearly(
+    smoke_run: RunRecord, permutation_chance: Callable[[RunRecord], float]
+) -> None:
     assert smoke_run.status == "ok", smoke_run.error
-    chance = _permutation_chance(smoke_run)
+    chance = permutation_chance(smoke_run)
     assert smoke_run.score is not None
     assert smoke_run.score > chance + CHANCE_MARGIN, (smoke_run.score, chance)
     assert smoke_run.ci_low is not None and smoke_run.ci_low > chance

@@ -8,46 +8,29 @@ from scratch at 64x32 (validation pF1 0.33); the SEResNeXt member carries the CP
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
-from typer.testing import CliRunner
 
-from harness.cli import app
 from harness.record import RunRecord
-from harness.registry import load_task
 
 CHANCE_MARGIN = 0.3
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> RunRecord:
-    results = tmp_path_factory.mktemp("results")
-    result = CliRunner().invoke(
-        app,
-        ["run", "task=rsna-breast", "solution=ensemble", "budget=smoke", f"results_dir={results}"],
-    )
-    assert result.exit_code == 0, result.output
-    (run_dir,) = (results / "runs").iterdir()
-    return RunRecord.load(run_dir / "record.json")
+def smoke_run(run_smoke: Callable[[str], RunRecord]) -> RunRecord:
+    return run_smoke("ensemble")
 
 
-def test_smoke_run_beats_chance(smoke_run: RunRecord) -> None:
+def test_smoke_run_beats_chance(
+    smoke_run: RunRecord, permutation_chance: Callable[[RunRecord], float]
+) -> None:
     assert smoke_run.status == "ok", smoke_run.error
-    task = load_task("rsna-breast")
-    _, holdout = task.split(task.load(Path(smoke_run.data_root)))
-    answers = task.answers(holdout)
-    submission = task.validate(pd.read_csv(Path(smoke_run.run_dir) / "submission.csv"), answers)
-    rng = np.random.default_rng(0)
-    chance = np.mean(
-        [
-            task.score(submission.assign(cancer=rng.permutation(submission["cancer"])), answers)
-            for _ in range(200)
-        ]
-    )
+    chance = permutation_chance(smoke_run)
     assert smoke_run.score is not None
     assert smoke_run.score > chance + CHANCE_MARGIN, (smoke_run.score, chance)
 
