@@ -47,9 +47,7 @@ from pydicom.encaps import generate_frames
 from pydicom.uid import UID, JPEG2000Lossless, JPEGLosslessSV1
 
 from harness.api import HarnessError
-
-# ``_read`` is read_dicom's own reading step: the same errors, named the same way.
-from harness.imaging.dicom import DicomImage, DicomReadError, _read
+from harness.imaging.dicom import DicomImage, DicomReadError, read_dataset
 
 try:
     from nvidia.dali import fn as dali_fn
@@ -183,7 +181,7 @@ class DicomDecoder:
             encoded: list[_Encoded] = []
             for index, path in enumerate(chunk):
                 try:
-                    dataset = _read(path, stop_before_pixels=False)
+                    dataset = read_dataset(path, stop_before_pixels=False)
                 except DicomReadError as err:
                     results[index] = self._failed(err)
                     continue

@@ -59,13 +59,13 @@ class DicomImage:
 
 def read_header(path: str | os.PathLike[str]) -> pydicom.Dataset:
     """The dataset of a DICOM file without its pixel data (fast: stops before Pixel Data)."""
-    return _read(Path(path), stop_before_pixels=True)
+    return read_dataset(Path(path), stop_before_pixels=True)
 
 
 def read_dicom(path: str | os.PathLike[str]) -> DicomImage:
     """Read and decode a DICOM file; raises DicomReadError naming the file on any failure."""
     path = Path(path)
-    dataset = _read(path, stop_before_pixels=False)
+    dataset = read_dataset(path, stop_before_pixels=False)
     if "PixelData" not in dataset:
         # A file cut inside encapsulated (compressed) pixel data is read without it.
         raise DicomReadError(path, "it has no Pixel Data element (no image, or a truncated file)")
@@ -79,7 +79,8 @@ def read_dicom(path: str | os.PathLike[str]) -> DicomImage:
     return DicomImage(pixels=pixels, header=dataset, path=path)
 
 
-def _read(path: Path, *, stop_before_pixels: bool) -> pydicom.Dataset:
+def read_dataset(path: Path, *, stop_before_pixels: bool) -> pydicom.Dataset:
+    """``pydicom.dcmread`` with every failure turned into a DicomReadError naming the file."""
     if not path.is_file():
         raise DicomReadError(path, "no such file")
     try:
