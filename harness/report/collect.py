@@ -240,7 +240,7 @@ def _newest(versions: pd.Series, started: pd.Series) -> str:
     try:
         return str(max(versions.unique(), key=Version))
     except InvalidVersion:
-        return str(versions.loc[started.idxmax()])
+        return str(versions.iloc[int(started.to_numpy().argmax())])
 
 
 def latest_versions(frame: pd.DataFrame) -> pd.DataFrame:

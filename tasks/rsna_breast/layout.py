@@ -152,7 +152,7 @@ def _examples(values: pd.Series) -> str:
 def _not_integer(column: pd.Series) -> pd.Series:
     """Rows whose value is missing or not an integer (e.g. '12a', 3.5)."""
     numeric = pd.to_numeric(column, errors="coerce").astype("float64")
-    return ~np.isfinite(numeric) | (numeric != numeric.round())
+    return pd.Series(~np.isfinite(numeric) | (numeric != numeric.round()), index=column.index)
 
 
 def _table_problems(frame: pd.DataFrame, csv_path: Path) -> list[DataProblem]:

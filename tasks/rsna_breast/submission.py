@@ -164,7 +164,7 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
 
     if problems:
         raise InvalidSubmission("invalid submission:\n- " + "\n- ".join(problems))
-    aligned = pd.Series(values.to_numpy(), index=ids.to_numpy()).loc[expected.to_numpy()]
+    aligned = pd.Series(values.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
     return pd.DataFrame(
         {"prediction_id": expected.to_numpy(), "cancer": aligned.to_numpy(dtype=np.float64)}
     )

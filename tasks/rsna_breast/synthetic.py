@@ -81,21 +81,21 @@ def synthesize(root: str | Path, config: BreastSynthConfig, seed: int) -> pd.Dat
     gains = dict(zip(machine_ids, 0.9 + 0.18 * rng.random(len(machine_ids)), strict=True))
     table, lesion_sides = _make_table(rng, config, machine_ids)
     image_dir = root / "train_images"
-    for index, row in enumerate(table.itertuples(index=False)):
+    for index, row in enumerate(table.to_dict("records")):
         image_rng = np.random.default_rng([seed, index])
-        patient_dir = image_dir / str(row.patient_id)
+        patient_dir = image_dir / str(row["patient_id"])
         patient_dir.mkdir(parents=True, exist_ok=True)
         _write_image(
-            patient_dir / f"{row.image_id}.dcm",
+            patient_dir / f"{row['image_id']}.dcm",
             image_rng,
             config,
-            patient_id=int(row.patient_id),
-            image_id=int(row.image_id),
-            laterality=str(row.laterality),
-            view=str(row.view),
-            density=row.density if isinstance(row.density, str) else None,
-            lesion=lesion_sides.get(int(row.patient_id)) == row.laterality,
-            gain=float(gains[row.machine_id]),
+            patient_id=int(row["patient_id"]),
+            image_id=int(row["image_id"]),
+            laterality=str(row["laterality"]),
+            view=str(row["view"]),
+            density=row["density"] if isinstance(row["density"], str) else None,
+            lesion=lesion_sides.get(int(row["patient_id"])) == row["laterality"],
+            gain=float(gains[row["machine_id"]]),
         )
     root.mkdir(parents=True, exist_ok=True)
     table.to_csv(root / "train.csv", index=False)

@@ -74,7 +74,8 @@ class EnsembleSolution(Solution):
     def fit(self, train: DataView, ctx: RunContext) -> None:
         cfg = self.config
         prepared = self._train_images or self._prepare(train, ctx)
-        frame = train.frame.assign(file=prepared.files)[prepared.ok].reset_index(drop=True)
+        files = pd.Series(prepared.files, index=train.frame.index, dtype=object)
+        frame = train.frame.assign(file=files)[prepared.ok].reset_index(drop=True)
         labels = frame["cancer"].to_numpy(dtype=np.float32)
         self.fallback_probability = float(labels.mean()) if len(labels) else 0.0
         is_val = _validation_mask(frame, cfg.val_fraction, ctx.seed)
