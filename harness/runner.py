@@ -25,7 +25,7 @@ import pandas as pd
 import psutil
 
 from harness import environment
-from harness.api import HarnessError, InvalidSubmission, Solution, Task
+from harness.api import DataView, HarnessError, InvalidSubmission, Solution, Task
 from harness.budgets import get_budget
 from harness.config import RunConfig, as_plain_dict, merge_overrides
 from harness.datasets import resolve_data
@@ -307,8 +307,6 @@ def execute(
 def _finalise(
     record: RunRecord, run_dir: Path, tracker: Tracker, task: Task, test: pd.DataFrame
 ) -> None:
-    from harness.api import DataView
-
     predict = record.phases.get("predict")
     if predict is not None and predict.wall_s > 0:
         n_images = task.n_inputs(DataView(task.name, test, has_labels=False))
