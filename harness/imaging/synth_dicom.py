@@ -1,8 +1,9 @@
 """Writing synthetic single-frame grayscale DICOM Part-10 files, reproducibly.
 
-Used by the tasks' synthetic generators. Files contain no timestamp and no random UID: UIDs
-are hashed from the patient id and the pixel content (or come from ``extra``), so the same
-arguments always give the same bytes.
+Used by the tasks' synthetic generators (mammography, radiographs, CT slices). Files contain
+no timestamp and no random UID: UIDs are hashed from the patient id and the pixel content (or
+come from ``extra``), so the same arguments always give the same bytes. JPEG 2000 needs both
+sides of the image to be at least 32 pixels (OpenJPEG's default resolution levels).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from pydicom.uid import (
 from pydicom.valuerep import DSfloat
 
 DIGITAL_MAMMOGRAPHY_FOR_PRESENTATION = UID("1.2.840.10008.5.1.4.1.1.1.2")
+COMPUTED_RADIOGRAPHY = UID("1.2.840.10008.5.1.4.1.1.1")
+CT_IMAGE = UID("1.2.840.10008.5.1.4.1.1.2")
 TRANSFER_SYNTAXES: tuple[str, ...] = (ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV1)
 """What ``write_dicom`` can write (JPEG Lossless SV1 through imagecodecs' libjpeg-turbo)."""
 
@@ -41,30 +44,47 @@ def write_dicom(
     voi_function: str | None = None,
     rescale: tuple[float, float] | None = None,
     patient_id: str,
+    modality: str = "MG",
+    sop_class_uid: str = DIGITAL_MAMMOGRAPHY_FOR_PRESENTATION,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write a 2-D uint16 image as a Digital Mammography (For Presentation) DICOM file.
+    """Write a 2-D image as a DICOM file (by default Digital Mammography, For Presentation).
 
-    ``pixels`` are the stored values (0 .. 2**bits_stored - 1), written losslessly with
+    ``pixels`` are the stored values: uint8 (BitsAllocated 8), uint16 (0 .. 2**bits_stored - 1)
+    or int16 (signed, PixelRepresentation 1, as CT scanners write), written losslessly with
     ``transfer_syntax``: Explicit VR Little Endian (1.2.840.10008.1.2.1), JPEG 2000 lossless
     (1.2.840.10008.1.2.4.90, pylibjpeg-openjpeg) or JPEG Lossless SV1 (1.2.840.10008.1.2.4.70,
     libjpeg-turbo through imagecodecs). ``window`` is (centers, widths); several values are
     written as multi-valued WindowCenter/WindowWidth. ``rescale`` is (slope, intercept).
+    ``modality`` and ``sop_class_uid`` name the kind of image, e.g. "CR" with
+    COMPUTED_RADIOGRAPHY or "CT" with CT_IMAGE (presentation intent is written for MG only).
     ``extra`` sets further elements by keyword, e.g. ``{"ImageLaterality": "L"}``; a
     ``SOPInstanceUID``, ``StudyInstanceUID`` or ``SeriesInstanceUID`` given there replaces the
     hashed default.
     """
-    if pixels.ndim != 2 or pixels.dtype != np.uint16:
-        raise ValueError(f"pixels must be a 2-D uint16 array, got {pixels.dtype} {pixels.shape}")
-    if not 1 <= bits_stored <= 16:
-        raise ValueError(f"bits_stored must be in 1..16, got {bits_stored}")
-    if pixels.size and int(pixels.max()) >= 2**bits_stored:
-        raise ValueError(f"pixel value {int(pixels.max())} does not fit in {bits_stored} bits")
+    if pixels.ndim != 2 or pixels.dtype not in (np.uint8, np.uint16, np.int16):
+        raise ValueError(
+            f"pixels must be a 2-D uint8, uint16 or int16 array, got {pixels.dtype} {pixels.shape}"
+        )
+    bits_allocated = 8 * pixels.dtype.itemsize
+    if not 1 <= bits_stored <= bits_allocated:
+        raise ValueError(f"bits_stored must be in 1..{bits_allocated}, got {bits_stored}")
+    signed = pixels.dtype == np.int16
+    low, high = (
+        (-(2 ** (bits_stored - 1)), 2 ** (bits_stored - 1)) if signed else (0, 2**bits_stored)
+    )
+    if pixels.size and not (low <= int(pixels.min()) and int(pixels.max()) < high):
+        raise ValueError(
+            f"pixel values {int(pixels.min())}..{int(pixels.max())} do not fit in "
+            f"{bits_stored} {'signed' if signed else 'unsigned'} bits"
+        )
     if transfer_syntax not in TRANSFER_SYNTAXES:
         raise NotImplementedError(
             f"cannot write transfer syntax {transfer_syntax}; supported: "
             + ", ".join(TRANSFER_SYNTAXES)
         )
+    if signed and transfer_syntax == JPEGLosslessSV1:
+        raise NotImplementedError("JPEG Lossless SV1 is written for unsigned pixels only")
     extra = dict(extra or {})
     unknown = [keyword for keyword in extra if tag_for_keyword(keyword) is None]
     if unknown:
@@ -76,17 +96,18 @@ def write_dicom(
     )
     dataset = Dataset()
     dataset.file_meta = FileMetaDataset()
-    dataset.file_meta.MediaStorageSOPClassUID = DIGITAL_MAMMOGRAPHY_FOR_PRESENTATION
+    dataset.file_meta.MediaStorageSOPClassUID = sop_class_uid
     dataset.file_meta.MediaStorageSOPInstanceUID = sop_instance_uid
     dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset.SOPClassUID = DIGITAL_MAMMOGRAPHY_FOR_PRESENTATION
+    dataset.SOPClassUID = sop_class_uid
     dataset.SOPInstanceUID = sop_instance_uid
     dataset.StudyInstanceUID = generate_uid(entropy_srcs=["study", patient_id])
     dataset.SeriesInstanceUID = generate_uid(entropy_srcs=["series", patient_id, digest])
-    dataset.Modality = "MG"
+    dataset.Modality = modality
     dataset.PatientID = patient_id
     dataset.PatientName = patient_id
-    dataset.PresentationIntentType = "FOR PRESENTATION"
+    if modality == "MG":
+        dataset.PresentationIntentType = "FOR PRESENTATION"
     if rescale is not None:
         dataset.RescaleSlope = DSfloat(rescale[0], auto_format=True)
         dataset.RescaleIntercept = DSfloat(rescale[1], auto_format=True)

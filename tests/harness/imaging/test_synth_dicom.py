@@ -3,7 +3,7 @@ import pydicom
 import pytest
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGBaseline8Bit, JPEGLosslessSV1
 
-from harness.imaging.synth_dicom import write_dicom
+from harness.imaging.synth_dicom import COMPUTED_RADIOGRAPHY, CT_IMAGE, write_dicom
 
 SYNTAXES = [
     ExplicitVRLittleEndian,
@@ -121,7 +121,7 @@ def test_different_images_get_different_instance_uids(tmp_path):
 @pytest.mark.parametrize(
     ("pixels", "kwargs", "error"),
     [
-        (np.zeros((4, 4), np.int16), {}, ValueError),
+        (np.zeros((4, 4), np.float32), {}, ValueError),
         (np.zeros((2, 4, 4), np.uint16), {}, ValueError),
         (np.full((4, 4), 4096, np.uint16), {}, ValueError),
         (np.zeros((4, 4), np.uint16), {"transfer_syntax": JPEGBaseline8Bit}, NotImplementedError),
@@ -146,3 +146,68 @@ def test_jpeg_lossless_stream_is_process_14_selection_value_1(tmp_path):
     sos = frame.index(b"\xff\xda")
     assert frame[sos + 4] == 1  # one component
     assert frame[sos + 7 : sos + 10] == bytes([1, 0, 0])  # Ss = predictor 1, Se = 0, Ah/Al = 0
+
+
+@pytest.mark.parametrize("syntax", [ExplicitVRLittleEndian, JPEG2000Lossless])
+def test_signed_ct_slice_round_trips_with_its_modality(tmp_path, syntax):
+    pixels = np.random.default_rng(1).integers(-2048, 2048, (64, 48)).astype(np.int16)
+    pixels[0, 0], pixels[-1, -1] = -2048, 2047
+    path = tmp_path / "slice.dcm"
+    write_dicom(
+        path,
+        pixels,
+        transfer_syntax=syntax,
+        bits_stored=12,
+        rescale=(1.0, -1024.0),
+        patient_id="ID_1",
+        modality="CT",
+        sop_class_uid=CT_IMAGE,
+    )
+
+    dataset = pydicom.dcmread(path)
+    assert (dataset.Modality, dataset.SOPClassUID) == ("CT", CT_IMAGE)
+    assert "PresentationIntentType" not in dataset
+    assert (dataset.BitsAllocated, dataset.BitsStored, dataset.PixelRepresentation) == (16, 12, 1)
+    assert (float(dataset.RescaleSlope), float(dataset.RescaleIntercept)) == (1.0, -1024.0)
+    assert dataset.pixel_array.dtype == np.int16
+    np.testing.assert_array_equal(dataset.pixel_array, pixels)
+
+
+def test_eight_bit_radiograph_round_trips(tmp_path):
+    pixels = np.random.default_rng(2).integers(0, 256, (64, 64)).astype(np.uint8)
+    path = tmp_path / "cr.dcm"
+    write_dicom(
+        path,
+        pixels,
+        transfer_syntax=ExplicitVRLittleEndian,
+        bits_stored=8,
+        patient_id="p",
+        modality="CR",
+        sop_class_uid=COMPUTED_RADIOGRAPHY,
+    )
+
+    dataset = pydicom.dcmread(path)
+    assert (dataset.Modality, dataset.BitsAllocated, dataset.BitsStored) == ("CR", 8, 8)
+    np.testing.assert_array_equal(dataset.pixel_array, pixels)
+
+
+def test_values_outside_the_signed_range_are_rejected(tmp_path):
+    pixels = np.full((64, 48), 2048, dtype=np.int16)
+    with pytest.raises(ValueError, match=r"2048\.\.2048 do not fit in 12 signed bits"):
+        write_dicom(
+            tmp_path / "x.dcm",
+            pixels,
+            transfer_syntax=ExplicitVRLittleEndian,
+            bits_stored=12,
+            patient_id="p",
+        )
+
+
+def test_signed_pixels_cannot_be_written_as_jpeg_lossless(tmp_path):
+    with pytest.raises(NotImplementedError, match="unsigned pixels only"):
+        write_dicom(
+            tmp_path / "x.dcm",
+            np.zeros((64, 48), dtype=np.int16),
+            transfer_syntax=JPEGLosslessSV1,
+            patient_id="p",
+        )
