@@ -298,9 +298,15 @@ def test_gpu_decode_equals_pydicom(tmp_path: Path, syntax: str) -> None:
     with DicomDecoder("mixed", batch_size=2, device_id=0) as decoder:
         images = _decode_all(decoder, paths)
 
+    # Never silently wrong: whichever decoder ran, the pixels are pydicom's.
     for image, path in zip(images, paths, strict=True):
         _assert_same_as_pydicom(image, path)
-    # Every image decoded by DALI, or rejected by the zero guard (the nvJPEG lossless bug):
-    # never silently wrong, and never refused for disagreeing with pydicom.
-    assert decoder.stats.dali + decoder.stats.zero_guard == len(paths), decoder.stats
-    assert not decoder._refused
+    if syntax == JPEG2000Lossless:
+        assert decoder.stats.dali == len(paths), decoder.stats
+        assert not decoder._refused
+    else:
+        # nvJPEG's lossless decode of 12-bit SV1 disagreed with pydicom on DALI 2.4.0 (H100,
+        # measured): the first-result check refuses the syntax and pydicom decodes the rest.
+        stats = decoder.stats
+        assert stats.dali + stats.zero_guard + stats.fallback == len(paths), stats
+        assert stats.failed == 0, stats
