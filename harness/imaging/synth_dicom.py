@@ -96,7 +96,7 @@ def write_dicom(
     )
     dataset = Dataset()
     dataset.file_meta = FileMetaDataset()
-    dataset.file_meta.MediaStorageSOPClassUID = sop_class_uid
+    dataset.file_meta.MediaStorageSOPClassUID = UID(sop_class_uid)
     dataset.file_meta.MediaStorageSOPInstanceUID = sop_instance_uid
     dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     dataset.SOPClassUID = sop_class_uid
