@@ -1,0 +1,306 @@
+"""The Kaggle layout of siim-acr-pneumothorax-segmentation: reading it and checking a download.
+
+    <root>/train-rle.csv                       "ImageId, EncodedPixels": one row per annotated
+                                               region, " -1" for an image without pneumothorax
+    <root>/dicom-images-train/<StudyInstanceUID>/<SeriesInstanceUID>/<ImageId>.dcm
+
+The CSV's header and values carry a leading space (``ImageId, EncodedPixels``), read away with
+``skipinitialspace``. Several rows of one image are one mask: their union. The masks are SIIM
+relative RLEs over the column-major flattening of the image (harness.segmentation.rle).
+
+``read_train_table`` is what every run uses: the table, the image files and their headers
+(PatientID for the split, Rows x Columns for the masks), no pixel data. ``check_layout`` is
+``harness data check``: every problem listed, DICOMs opened (and decoded) up to a limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.api import DataError, DataProblem
+from harness.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.segmentation.rle import (
+    EMPTY_RELATIVE,
+    decode_relative,
+    encode_relative,
+    relative_runs,
+)
+
+log = logging.getLogger(__name__)
+
+TRAIN_CSV = "train-rle.csv"
+IMAGE_DIR = "dicom-images-train"
+CSV_COLUMNS: tuple[str, ...] = ("ImageId", "EncodedPixels")
+"""The columns of Kaggle's train-rle.csv (its header reads ``ImageId, EncodedPixels``)."""
+TABLE_COLUMNS: tuple[str, ...] = (
+    "ImageId",
+    "PatientID",
+    "path",
+    "height",
+    "width",
+    "EncodedPixels",
+    "has_pneumothorax",
+)
+LABEL_COLUMNS: tuple[str, ...] = ("EncodedPixels", "has_pneumothorax")
+"""Columns that must never reach a holdout view."""
+IMAGE_SIZE: tuple[int, int] = (1024, 1024)
+"""(Rows, Columns) of every competition image; used where a header has not been read."""
+
+_DOWNLOAD_FIX = (
+    "point data.root at the folder holding train-rle.csv and dicom-images-train/ (the "
+    "competition's images came through the Cloud Healthcare API; Kaggle mirrors such as "
+    "'siim-train-test' keep this layout)"
+)
+_REDOWNLOAD_FIX = "re-download this file or remove its rows from train-rle.csv"
+_MAX_LISTED = 10
+_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    patient_id: str
+    height: int
+    width: int
+
+
+def read_rle_csv(csv_path: Path) -> pd.DataFrame:
+    """train-rle.csv as strings, header and values without their leading spaces.
+
+    Raises DataError when the file is missing, unreadable or lacks a column.
+    """
+    if not csv_path.is_file():
+        raise DataError(f"{csv_path} not found; {_DOWNLOAD_FIX}")
+    try:
+        frame = pd.read_csv(csv_path, dtype=str, skipinitialspace=True, keep_default_na=False)
+    except _CSV_ERRORS as err:
+        raise DataError(f"{csv_path} is not a readable CSV file ({err}); {_DOWNLOAD_FIX}") from err
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in CSV_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{csv_path} lacks column(s) {', '.join(missing)}; found "
+            f"{', '.join(map(str, frame.columns)) or '(none)'}; expected the header "
+            f"'ImageId, EncodedPixels'"
+        )
+    return frame.loc[:, list(CSV_COLUMNS)].apply(lambda column: column.str.strip())
+
+
+def find_images(image_dir: Path) -> tuple[dict[str, Path], list[DataProblem]]:
+    """ImageId (file stem) -> path of every .dcm under ``image_dir``, at any depth.
+
+    Two files with the same name in different folders are a problem (which one is the image?).
+    """
+    found: dict[str, Path] = {}
+    problems: list[DataProblem] = []
+    for path in sorted(image_dir.rglob("*.dcm")):
+        if path.stem in found:
+            problems.append(
+                DataProblem(
+                    str(path),
+                    f"ImageId {path.stem} also at {found[path.stem]}",
+                    "keep one file per ImageId",
+                )
+            )
+            continue
+        found[path.stem] = path
+    return found, problems
+
+
+def read_image_header(path: Path) -> ImageHeader:
+    """PatientID and size of one DICOM; raises DicomReadError naming the file."""
+    header = read_header(path)
+    patient_id = str(header.get("PatientID", "")).strip()
+    if not patient_id:
+        raise DicomReadError(path, "it has no PatientID (needed to keep a patient on one side)")
+    if "Rows" not in header or "Columns" not in header:
+        raise DicomReadError(path, "it has no Rows or Columns element")
+    return ImageHeader(patient_id, int(header.Rows), int(header.Columns))
+
+
+def row_problems(
+    frame: pd.DataFrame, shapes: dict[str, tuple[int, int]], csv_path: Path
+) -> list[DataProblem]:
+    """Malformed rows of train-rle.csv: no ImageId, bad RLE, ``-1`` mixed with regions.
+
+    Each RLE is checked against its image's size in ``shapes``, else ``IMAGE_SIZE``.
+    """
+    problems: list[DataProblem] = []
+    where = str(csv_path)
+    for position, (image_id, rle) in enumerate(frame.itertuples(index=False)):
+        line = position + 2
+        if not image_id:
+            problems.append(DataProblem(where, f"line {line}: no ImageId", "fix or remove it"))
+            continue
+        try:
+            relative_runs(rle, shapes.get(image_id, IMAGE_SIZE))
+        except ValueError as err:
+            problems.append(
+                DataProblem(
+                    where,
+                    f"line {line} (ImageId {image_id}): malformed EncodedPixels: {err}",
+                    "fix or remove the row",
+                )
+            )
+    is_empty = frame["EncodedPixels"] == EMPTY_RELATIVE
+    mixed = frame.loc[is_empty, "ImageId"].isin(frame.loc[~is_empty, "ImageId"].unique())
+    for image_id in frame.loc[is_empty].loc[mixed, "ImageId"].unique():
+        lines = ", ".join(str(i + 2) for i in np.flatnonzero(frame["ImageId"] == image_id))
+        problems.append(
+            DataProblem(
+                where,
+                f"ImageId {image_id} is both empty (-1) and has regions (lines {lines})",
+                "drop the -1 row or the regions",
+            )
+        )
+    return problems
+
+
+def union_masks(rles: Iterable[str], shape: tuple[int, int]) -> str:
+    """One canonical relative RLE for the union of an image's rows (``-1`` when all empty)."""
+    regions = [rle for rle in rles if rle != EMPTY_RELATIVE]
+    if len(regions) <= 1:
+        return regions[0] if regions else EMPTY_RELATIVE
+    mask = np.zeros(shape, dtype=np.uint8)
+    for rle in regions:
+        mask |= decode_relative(rle, shape)
+    return encode_relative(mask)
+
+
+def read_train_table(root: str | Path) -> pd.DataFrame:
+    """One row per annotated image: TABLE_COLUMNS, ``path`` absolute, sorted by ImageId.
+
+    DICOM files without a row in train-rle.csv are left out (they are unlabelled, not
+    negative) with a warning. Raises DataError, naming the files, rows and the fix, when a row
+    is malformed, an image file is missing or a header is unreadable.
+    """
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        raise DataError(f"data root {root} is not a folder; {_DOWNLOAD_FIX}")
+    csv_path, image_dir = root / TRAIN_CSV, root / IMAGE_DIR
+    frame = read_rle_csv(csv_path)
+    if not image_dir.is_dir():
+        raise DataError(f"{image_dir} not found; {_DOWNLOAD_FIX}")
+    files, problems = find_images(image_dir)
+    image_ids = frame["ImageId"].unique()
+    problems += [
+        DataProblem(
+            str(image_dir), f"no file {image_id}.dcm for ImageId {image_id}", _REDOWNLOAD_FIX
+        )
+        for image_id in image_ids
+        if image_id and image_id not in files
+    ]
+    headers: dict[str, ImageHeader] = {}
+    for image_id in image_ids:
+        if image_id in files:
+            try:
+                headers[image_id] = read_image_header(files[image_id])
+            except DicomReadError as err:
+                problems.append(DataProblem(str(err.path), err.reason, _REDOWNLOAD_FIX))
+    problems += row_problems(frame, _shapes(headers), csv_path)
+    if problems:
+        listed = "\n  ".join(map(str, problems[:_MAX_LISTED]))
+        extra = len(problems) - _MAX_LISTED
+        more = f"\n  ... and {extra} more" if extra > 0 else ""
+        raise DataError(
+            f"{root} does not match the Kaggle layout:\n  {listed}{more}\n"
+            f"(run `harness data check task=siim-pneumothorax root={root}` for a full report)"
+        )
+    unlabelled = len(files) - len(headers)
+    if unlabelled:
+        log.warning(
+            "%d DICOM file(s) under %s have no row in %s: left out",
+            unlabelled,
+            image_dir,
+            TRAIN_CSV,
+        )
+
+    rows = []
+    for image_id, group in frame.groupby("ImageId", sort=True):
+        header = headers[str(image_id)]
+        shape = (header.height, header.width)
+        rle = union_masks(group["EncodedPixels"], shape)
+        rows.append(
+            {
+                "ImageId": str(image_id),
+                "PatientID": header.patient_id,
+                "path": str(files[str(image_id)]),
+                "height": header.height,
+                "width": header.width,
+                "EncodedPixels": rle,
+                "has_pneumothorax": int(rle != EMPTY_RELATIVE),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+def check_layout(
+    root: str | Path, *, decode: bool = True, limit: int | None = None
+) -> list[DataProblem]:
+    """Every problem with a dataset on disk; an empty list means ``read_train_table`` succeeds,
+    every DICOM has a row and, among those opened, every file reads (and decodes).
+
+    The first ``limit`` image files (all when None, in ImageId order) are opened; with
+    ``decode`` their pixel data is decoded too. RLEs of images not opened are checked against
+    the competition's 1024x1024.
+    """
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        return [
+            DataProblem(str(root), "data root does not exist or is not a folder", _DOWNLOAD_FIX)
+        ]
+    csv_path, image_dir = root / TRAIN_CSV, root / IMAGE_DIR
+    problems: list[DataProblem] = []
+    files: dict[str, Path] = {}
+    if image_dir.is_dir():
+        files, duplicates = find_images(image_dir)
+        problems += duplicates
+    else:
+        problems.append(DataProblem(str(image_dir), "image folder not found", _DOWNLOAD_FIX))
+    try:
+        frame = read_rle_csv(csv_path)
+    except DataError as err:
+        return [*problems, DataProblem(str(csv_path), str(err), _DOWNLOAD_FIX)]
+
+    headers: dict[str, ImageHeader] = {}
+    for opened, (image_id, path) in enumerate(sorted(files.items())):
+        if limit is not None and opened >= limit:
+            break
+        try:
+            headers[image_id] = read_image_header(path)
+            if decode:
+                read_dicom(path)
+        except DicomReadError as err:
+            problems.append(
+                DataProblem(str(err.path), f"unreadable DICOM: {err.reason}", _REDOWNLOAD_FIX)
+            )
+    problems += row_problems(frame, _shapes(headers), csv_path)
+    listed = set(frame["ImageId"])
+    if image_dir.is_dir():
+        problems += [
+            DataProblem(
+                str(image_dir),
+                f"no file {image_id}.dcm for ImageId {image_id} (line "
+                f"{int(np.flatnonzero(frame['ImageId'] == image_id)[0]) + 2} of {TRAIN_CSV})",
+                _REDOWNLOAD_FIX,
+            )
+            for image_id in sorted(listed - set(files) - {""})
+        ]
+    problems += [
+        DataProblem(
+            str(files[image_id]),
+            f"image without a row in {TRAIN_CSV}",
+            "add its row (' -1' when it shows no pneumothorax) or remove the file",
+        )
+        for image_id in sorted(set(files) - listed)
+    ]
+    return problems
+
+
+def _shapes(headers: dict[str, ImageHeader]) -> dict[str, tuple[int, int]]:
+    return {image_id: (h.height, h.width) for image_id, h in headers.items()}

@@ -1,0 +1,155 @@
+"""Answers (the Kaggle solution file) and the submission validator.
+
+A submission has one row per image: ``ImageId`` and ``EncodedPixels``, a SIIM relative RLE of
+the predicted mask over the image's column-major flattening, ``-1`` for no pneumothorax.
+Answers carry each image's ``height`` and ``width`` as well, since RLE only makes sense
+against an image size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.api import DataError, InvalidSubmission
+from harness.segmentation.rle import relative_runs
+from tasks.siim_pneumothorax.layout import IMAGE_DIR, IMAGE_SIZE, TRAIN_CSV, read_train_table
+
+SUBMISSION_COLUMNS: tuple[str, ...] = ("ImageId", "EncodedPixels")
+ANSWER_COLUMNS: tuple[str, ...] = ("ImageId", "EncodedPixels", "height", "width")
+_MAX_EXAMPLES = 5
+_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+
+
+def answers_from_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The answers of a labelled table (one row per image), sorted by ImageId."""
+    answers = table.loc[:, list(ANSWER_COLUMNS)].sort_values("ImageId", kind="stable")
+    return answers.astype({"ImageId": str, "EncodedPixels": str}).reset_index(drop=True)
+
+
+def read_answers(path: str | Path) -> pd.DataFrame:
+    """Answers from a dataset's train-rle.csv or from a solution file.
+
+    A ``train-rle.csv`` next to ``dicom-images-train/`` is read as a whole dataset (rows
+    unioned, image sizes from the DICOM headers). Any other file needs the columns ImageId,
+    EncodedPixels with one row per image, and may give ``height`` and ``width``; without them
+    images are the competition's 1024x1024. Raises DataError naming the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"answers file {path} not found")
+    if path.name == TRAIN_CSV and (path.parent / IMAGE_DIR).is_dir():
+        return answers_from_table(read_train_table(path.parent))
+    try:
+        frame = pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=False)
+    except _CSV_ERRORS as err:
+        raise DataError(f"answers file {path} is not a readable CSV file: {err}") from err
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in SUBMISSION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"answers file {path} lacks column(s) {', '.join(missing)}; expected a solution file "
+            f"with ImageId, EncodedPixels (and optionally height, width), or a dataset's "
+            f"{TRAIN_CSV} next to its {IMAGE_DIR}/"
+        )
+    for column, size in zip(("height", "width"), IMAGE_SIZE, strict=True):
+        frame[column] = pd.to_numeric(frame[column]) if column in frame.columns else size
+    answers = frame.loc[:, list(ANSWER_COLUMNS)].astype({"height": "int64", "width": "int64"})
+    duplicated = answers["ImageId"].duplicated()
+    if duplicated.any():
+        examples = answers.loc[duplicated, "ImageId"].head(_MAX_EXAMPLES).tolist()
+        raise DataError(f"answers file {path}: ImageId(s) on several rows, e.g. {examples}")
+    columns = (answers[c] for c in ANSWER_COLUMNS)
+    for position, (image_id, rle, height, width) in enumerate(zip(*columns, strict=True)):
+        try:
+            relative_runs(str(rle), (int(height), int(width)))
+        except ValueError as err:
+            raise DataError(
+                f"answers file {path}, row {position + 1} (ImageId {image_id}): {err}"
+            ) from err
+    return answers.sort_values("ImageId", kind="stable").reset_index(drop=True)
+
+
+def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+    """The submission aligned row for row with ``answers``: ImageId, EncodedPixels (text).
+
+    Raises InvalidSubmission listing every problem: missing columns first, then ids (missing,
+    repeated, absent from or unknown to the answers), then masks (empty cells, malformed RLE
+    against the image's size: odd number of values, non-positive lengths, negative offsets i.e.
+    overlapping runs, runs past the image). Rows are numbered from 1, header excluded.
+    """
+    submission = submission.rename(columns=lambda c: str(c).strip())
+    missing_columns = [c for c in SUBMISSION_COLUMNS if c not in submission.columns]
+    if missing_columns:
+        raise InvalidSubmission(
+            f"submission lacks column(s) {', '.join(missing_columns)}; found columns: "
+            f"{', '.join(map(str, submission.columns)) or '(none)'}; "
+            f"expected {', '.join(SUBMISSION_COLUMNS)}"
+        )
+    raw_ids = submission["ImageId"].reset_index(drop=True)
+    no_id = raw_ids.isna() | (raw_ids.astype(str).str.strip() == "")
+    ids = raw_ids.astype(str).str.strip()
+    expected = answers["ImageId"].astype(str)
+    problems: list[str] = []
+
+    if no_id.any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(no_id)[:_MAX_EXAMPLES])
+        problems.append(f"{int(no_id.sum())} row(s) have no ImageId: rows {rows}")
+    counts = ids[~no_id].value_counts(sort=False)
+    repeated = counts.index[counts > 1].tolist()
+    if repeated:
+        problems.append(
+            f"{len(repeated)} ImageId(s) have several rows (one row per image, the union of its "
+            f"regions): {', '.join(repeated[:_MAX_EXAMPLES])}{_more(len(repeated))}"
+        )
+    absent = sorted(set(expected) - set(ids[~no_id]))
+    if absent:
+        problems.append(
+            f"{len(absent)} ImageId(s) of the answers are missing from the submission, e.g. "
+            f"{', '.join(absent[:_MAX_EXAMPLES])}{_more(len(absent))} (write -1 for no "
+            "pneumothorax)"
+        )
+    unknown = sorted(set(ids[~no_id]) - set(expected))
+    if unknown:
+        problems.append(
+            f"{len(unknown)} ImageId(s) are not in the answers, e.g. "
+            f"{', '.join(unknown[:_MAX_EXAMPLES])}{_more(len(unknown))}"
+        )
+
+    masks = submission["EncodedPixels"].reset_index(drop=True).map(_as_text)
+    shapes = dict(zip(expected, zip(answers["height"], answers["width"], strict=True), strict=True))
+    bad_masks: list[str] = []
+    for position, (image_id, rle) in enumerate(zip(ids, masks, strict=True)):
+        if image_id not in shapes:
+            continue
+        height, width = shapes[image_id]
+        try:
+            relative_runs(rle, (int(height), int(width)))
+        except ValueError as err:
+            bad_masks.append(f"row {position + 1} (ImageId {image_id}): {err}")
+    if bad_masks:
+        problems.append(
+            f"{len(bad_masks)} row(s) have a malformed EncodedPixels:\n  "
+            + "\n  ".join(bad_masks[:_MAX_EXAMPLES])
+            + _more(len(bad_masks))
+        )
+
+    if problems:
+        raise InvalidSubmission("invalid submission:\n- " + "\n- ".join(problems))
+    aligned = pd.Series(masks.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
+    return pd.DataFrame({"ImageId": expected.to_numpy(), "EncodedPixels": aligned.to_numpy()})
+
+
+def _as_text(value: object) -> str:
+    """A cell as RLE text: pandas reads an all ``-1`` column as numbers, an empty cell as NaN."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _more(count: int) -> str:
+    return f" and {count - _MAX_EXAMPLES} more" if count > _MAX_EXAMPLES else ""

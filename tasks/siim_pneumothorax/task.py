@@ -1,0 +1,83 @@
+"""The siim-pneumothorax task: SIIM-ACR Pneumothorax Segmentation (Kaggle, 2019)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from harness.api import DataProblem, DataView, Task
+from tasks.siim_pneumothorax import synthetic
+from tasks.siim_pneumothorax.layout import LABEL_COLUMNS, check_layout, read_train_table
+from tasks.siim_pneumothorax.metric import mean_dice
+from tasks.siim_pneumothorax.split import holdout_split
+from tasks.siim_pneumothorax.submission import (
+    answers_from_table,
+    read_answers,
+    validate_submission,
+)
+
+
+class SiimPneumothoraxTask(Task):
+    """Chest radiographs in, one pneumothorax mask per image out (RLE), scored with mean Dice."""
+
+    name: ClassVar[str] = "siim-pneumothorax"
+    version: ClassVar[str] = "1.0"
+    metric_name: ClassVar[str] = "Dice"
+    greater_is_better: ClassVar[bool] = True
+    split_version: ClassVar[str] = "v1"
+    synth_config: ClassVar[type] = synthetic.PneumothoraxSynthConfig
+    contract_synth: ClassVar[dict[str, Any]] = {
+        "n_images": 24,
+        "height": 64,
+        "width": 64,
+        "prevalence": 0.4,
+    }
+
+    def synthesize(self, root: Path, config: Any, seed: int) -> None:
+        synthetic.synthesize(root, config, seed)
+
+    def check(
+        self, root: Path, *, decode: bool = True, limit: int | None = None
+    ) -> list[DataProblem]:
+        return check_layout(root, decode=decode, limit=limit)
+
+    def load(self, root: Path) -> pd.DataFrame:
+        return read_train_table(root)
+
+    def split(self, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return holdout_split(table, version=self.split_version)
+
+    def public_view(self, holdout: pd.DataFrame) -> pd.DataFrame:
+        return holdout.drop(columns=list(LABEL_COLUMNS)).reset_index(drop=True)
+
+    def answers(self, holdout: pd.DataFrame) -> pd.DataFrame:
+        return answers_from_table(holdout)
+
+    def read_answers(self, path: Path) -> pd.DataFrame:
+        return read_answers(path)
+
+    def validate(self, submission: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+        return validate_submission(submission, answers)
+
+    def score(self, submission: pd.DataFrame, answers: pd.DataFrame) -> float:
+        # A misaligned pair would score silently wrong, so check what validate() guarantees.
+        if not np.array_equal(
+            submission["ImageId"].astype(str).to_numpy(), answers["ImageId"].astype(str).to_numpy()
+        ):
+            raise ValueError("submission rows do not match the answers: pass it through validate()")
+        shapes = list(zip(answers["height"], answers["width"], strict=True))
+        return mean_dice(
+            submission["EncodedPixels"].astype(str).tolist(),
+            answers["EncodedPixels"].astype(str).tolist(),
+            shapes,
+        )
+
+    def groups(self, answers: pd.DataFrame) -> np.ndarray:
+        """Each image is its own bootstrap unit (the score is a mean over images)."""
+        return answers["ImageId"].astype(str).to_numpy()
+
+    def n_inputs(self, view: DataView) -> int:
+        return len(view.frame)

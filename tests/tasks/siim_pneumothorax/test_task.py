@@ -1,0 +1,52 @@
+"""The task end to end on a synthetic dataset: views, answers, all-empty score, groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.registry import load_task
+from tasks.siim_pneumothorax import SiimPneumothoraxTask
+from tasks.siim_pneumothorax.layout import LABEL_COLUMNS
+
+
+@pytest.fixture(scope="module")
+def task() -> SiimPneumothoraxTask:
+    loaded = load_task("siim-pneumothorax")
+    assert isinstance(loaded, SiimPneumothoraxTask)
+    return loaded
+
+
+def test_views_answers_and_scores(task: SiimPneumothoraxTask, synthetic_root: Path) -> None:
+    _, holdout = task.split(task.load(synthetic_root))
+    view = task.public_view(holdout)
+    assert not set(LABEL_COLUMNS) & set(view.columns)
+    answers = task.answers(holdout)
+    assert answers["ImageId"].tolist() == sorted(holdout["ImageId"])
+
+    perfect = task.validate(answers[["ImageId", "EncodedPixels"]], answers)
+    assert task.score(perfect, answers) == 1.0
+    empty = task.validate(answers.assign(EncodedPixels="-1"), answers)
+    negatives = float((answers["EncodedPixels"] == "-1").mean())
+    assert task.score(empty, answers) == pytest.approx(negatives)
+    np.testing.assert_array_equal(task.groups(answers), answers["ImageId"].to_numpy())
+
+
+def test_score_refuses_misaligned_rows(task: SiimPneumothoraxTask) -> None:
+    answers = pd.DataFrame(
+        {"ImageId": ["a", "b"], "EncodedPixels": ["-1", "-1"], "height": [2, 2], "width": [2, 2]}
+    )
+    with pytest.raises(ValueError, match="validate"):
+        task.score(answers.iloc[::-1].reset_index(drop=True), answers)
+
+
+def test_synthetic_data_is_deterministic(task: SiimPneumothoraxTask, tmp_path: Path) -> None:
+    config = task.synth_config(n_images=6, height=48, width=48)
+    task.synthesize(tmp_path / "a", config, seed=5)
+    task.synthesize(tmp_path / "b", config, seed=5)
+    for a in sorted((tmp_path / "a").rglob("*")):
+        b = tmp_path / "b" / a.relative_to(tmp_path / "a")
+        assert a.is_dir() or a.read_bytes() == b.read_bytes()
