@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +60,32 @@ def test_load_cached_images_names_an_unreadable_dicom_and_keeps_the_rest(
     assert loaded.ok.tolist() == [True, False, True]
     assert loaded.unreadable == [str(broken)]
     assert loaded.images[1, 0] == 0.0 and loaded.images[0, 0] > 0
+
+
+def test_unchanged_files_are_hashed_once_across_runs(tmp_path: Path) -> None:
+    source = tmp_path / "a.dcm"
+    source.write_bytes(b"pixels")
+    first_run = ArrayCache(tmp_path / "cache", {"size": 64})
+    first_run.get(source, lambda p: np.zeros(3))
+    assert first_run.digests.computed == 1
+
+    second_run = ArrayCache(tmp_path / "cache", {"size": 128})
+    second_run.get(source, lambda p: np.zeros(3))
+    assert second_run.digests.computed == 0
+
+    # Same bytes rewritten (new modification time): hashed again, and still a content hit.
+    source.write_bytes(b"pixels")
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
+    third_run = ArrayCache(tmp_path / "cache", {"size": 64})
+    assert np.array_equal(third_run.get(source, lambda p: np.ones(3)), np.zeros(3))
+    assert (third_run.digests.computed, third_run.hits) == (1, 1)
+
+
+def test_a_changed_file_is_never_served_from_its_old_digest(tmp_path: Path) -> None:
+    source = tmp_path / "a.dcm"
+    source.write_bytes(b"old")
+    cache = ArrayCache(tmp_path / "cache", {"v": 1})
+    cache.get(source, lambda p: np.frombuffer(p.read_bytes(), dtype=np.uint8).copy())
+    source.write_bytes(b"newer")
+    again = cache.get(source, lambda p: np.frombuffer(p.read_bytes(), dtype=np.uint8).copy())
+    assert bytes(again) == b"newer"
