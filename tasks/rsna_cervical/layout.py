@@ -1,0 +1,337 @@
+"""The Kaggle layout of rsna-2022-cervical-spine-fracture-detection: reading and checking it.
+
+    <root>/train.csv                          StudyInstanceUID, patient_overall, C1..C7
+    <root>/train_images/<UID>/<n>.dcm         axial CT slices of one study (n = 1, 2, ...)
+    <root>/segmentations/<UID>.nii            voxel labels for some studies (1-7 = C1-C7,
+                                              8-19 = T1-T12)
+    <root>/train_bounding_boxes.csv           StudyInstanceUID, x, y, width, height,
+                                              slice_number (fracture boxes, some studies)
+
+``read_train_csv`` is the fast path of every run: it checks the table and lists each study's
+folder (no DICOM is opened). ``check_layout`` is ``harness data check``: it also opens the
+slices, the segmentations and the bounding boxes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydicom import Dataset
+
+from harness.api import DataError, DataProblem
+from harness.imaging.dicom import DicomReadError, read_dicom, read_header
+
+VERTEBRAE: tuple[str, ...] = ("C1", "C2", "C3", "C4", "C5", "C6", "C7")
+TARGETS: tuple[str, ...] = (*VERTEBRAE, "patient_overall")
+"""The scored targets of a study, in the order of its submission rows."""
+COLUMNS: tuple[str, ...] = ("StudyInstanceUID", "patient_overall", *VERTEBRAE)
+"""The columns of Kaggle's train.csv, in file order."""
+LABEL_COLUMNS: tuple[str, ...] = ("patient_overall", *VERTEBRAE, "segmentation")
+"""What a holdout view must not show: the fracture labels and the segmentation path (the
+Kaggle test set has no segmentations)."""
+BOX_COLUMNS: tuple[str, ...] = ("StudyInstanceUID", "x", "y", "width", "height", "slice_number")
+
+TRAIN_CSV = "train.csv"
+IMAGE_DIR = "train_images"
+SEGMENTATION_DIR = "segmentations"
+BOXES_CSV = "train_bounding_boxes.csv"
+
+_DOWNLOAD_FIX = (
+    "point data.root at the folder holding train.csv and train_images/ from the Kaggle download "
+    "(kaggle competitions download -c rsna-2022-cervical-spine-fracture-detection)"
+)
+_REDOWNLOAD_FIX = (
+    "re-download this file from Kaggle; if every compressed slice fails, check that pylibjpeg, "
+    "pylibjpeg-openjpeg and pylibjpeg-libjpeg are installed"
+)
+_MAX_EXAMPLES = 5
+_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+
+
+def slice_files(study_dir: Path) -> list[Path]:
+    """A study's ``*.dcm`` files in file-name order (not slice order: see ``volume``)."""
+    return sorted(study_dir.glob("*.dcm"), key=lambda p: (len(p.stem), p.stem))
+
+
+def read_train_csv(root: str | Path) -> pd.DataFrame:
+    """One row per study: Kaggle's columns plus ``study_dir``, ``n_slices`` and ``segmentation``.
+
+    ``study_dir`` is the absolute path of ``train_images/<UID>``; ``n_slices`` counts its
+    ``.dcm`` files; ``segmentation`` is the absolute path of ``segmentations/<UID>.nii`` where
+    that file exists, else missing (NaN). Raises DataError naming the file, the problem and the fix,
+    also for a study whose folder is missing or empty.
+    """
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        raise DataError(f"data root {root} is not a folder; {_DOWNLOAD_FIX}")
+    csv_path = root / TRAIN_CSV
+    if not csv_path.is_file():
+        raise DataError(f"{csv_path} not found; {_DOWNLOAD_FIX}")
+    try:
+        frame = pd.read_csv(csv_path, dtype={"StudyInstanceUID": str})
+    except _CSV_ERRORS as err:
+        raise DataError(f"{csv_path} is not a readable CSV file ({err}); {_DOWNLOAD_FIX}") from err
+    problems = _table_problems(frame, csv_path)
+    if problems:
+        raise DataError(_summary(csv_path, root, problems))
+    table = frame.loc[:, list(COLUMNS)].copy()
+    for column in TARGETS:
+        table[column] = pd.to_numeric(table[column]).astype("int64")
+    image_dir = root / IMAGE_DIR
+    study_dirs = [image_dir / uid for uid in table["StudyInstanceUID"]]
+    counts = [len(slice_files(d)) if d.is_dir() else 0 for d in study_dirs]
+    empty = [str(d) for d, n in zip(study_dirs, counts, strict=True) if n == 0]
+    if empty:
+        more = f" and {len(empty) - _MAX_EXAMPLES} more" if len(empty) > _MAX_EXAMPLES else ""
+        raise DataError(
+            f"{len(empty)} study folder(s) of {csv_path} are missing or hold no .dcm file, e.g. "
+            f"{', '.join(empty[:_MAX_EXAMPLES])}{more}; re-download train_images/ or remove "
+            "those studies from train.csv"
+        )
+    table["study_dir"] = [str(d) for d in study_dirs]
+    table["n_slices"] = np.asarray(counts, dtype=np.int64)
+    segmentations = [root / SEGMENTATION_DIR / f"{uid}.nii" for uid in table["StudyInstanceUID"]]
+    table["segmentation"] = [str(p) if p.is_file() else None for p in segmentations]
+    return table.sort_values("StudyInstanceUID", ignore_index=True)
+
+
+def check_layout(
+    root: str | Path, *, decode: bool = True, limit: int | None = None
+) -> list[DataProblem]:
+    """Every problem with a dataset on disk; empty means ``read_train_csv`` succeeds and every
+    study, segmentation and bounding box that was opened is usable.
+
+    Every study folder is looked for. The slices of the first ``limit`` studies (all when None)
+    are opened: each needs an ImagePositionPatient, and with ``decode`` its pixel data must
+    decode and match the study's first slice in size. Every segmentation of an opened study
+    must load and match its DICOM stack (slices x rows x columns); bounding boxes must name
+    known studies and slice files that exist.
+    """
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        return [
+            DataProblem(str(root), "data root does not exist or is not a folder", _DOWNLOAD_FIX)
+        ]
+    csv_path = root / TRAIN_CSV
+    image_dir = root / IMAGE_DIR
+    problems: list[DataProblem] = []
+    if not image_dir.is_dir():
+        problems.append(DataProblem(str(image_dir), "image folder not found", _DOWNLOAD_FIX))
+    if not csv_path.is_file():
+        problems.append(DataProblem(str(csv_path), "file not found", _DOWNLOAD_FIX))
+        return problems
+    try:
+        frame = pd.read_csv(csv_path, dtype={"StudyInstanceUID": str})
+    except _CSV_ERRORS as err:
+        return [
+            *problems,
+            DataProblem(str(csv_path), f"not a readable CSV file: {err}", _DOWNLOAD_FIX),
+        ]
+    problems.extend(_table_problems(frame, csv_path))
+    if "StudyInstanceUID" not in frame.columns or not image_dir.is_dir():
+        return problems
+    uids = [uid for uid in frame["StudyInstanceUID"].dropna().astype(str).unique()]
+    for index, uid in enumerate(uids):
+        problems.extend(
+            _study_problems(root, uid, open_files=limit is None or index < limit, decode=decode)
+        )
+    problems.extend(_box_problems(root, set(uids)))
+    return problems
+
+
+def _summary(csv_path: Path, root: Path, problems: list[DataProblem]) -> str:
+    listed = "\n  ".join(f"{p.problem} ({p.fix})" for p in problems[:10])
+    more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+    return (
+        f"{csv_path} does not match the Kaggle layout:\n  {listed}{more}\n"
+        f"(run `harness data check task=rsna-cervical root={root}` for a full report)"
+    )
+
+
+def _lines(mask: pd.Series) -> str:
+    """CSV line numbers (header = line 1) of the first rows where ``mask`` holds."""
+    lines = [int(i) + 2 for i in mask.to_numpy().nonzero()[0][:_MAX_EXAMPLES]]
+    more = ", ..." if int(mask.sum()) > _MAX_EXAMPLES else ""
+    return ", ".join(map(str, lines)) + more
+
+
+def _table_problems(frame: pd.DataFrame, csv_path: Path) -> list[DataProblem]:
+    where = str(csv_path)
+    problems: list[DataProblem] = []
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        problems.append(
+            DataProblem(
+                where,
+                f"missing column(s) {', '.join(missing)}; "
+                f"found {', '.join(map(str, frame.columns))}",
+                f"restore Kaggle's header; {_DOWNLOAD_FIX}",
+            )
+        )
+    if frame.empty:
+        problems.append(DataProblem(where, "the table has no rows", _DOWNLOAD_FIX))
+        return problems
+    if "StudyInstanceUID" in frame.columns:
+        uids = frame["StudyInstanceUID"]
+        bad = uids.isna() | ~uids.astype(str).str.fullmatch(r"[0-9]+(\.[0-9]+)*")
+        if bad.any():
+            problems.append(
+                DataProblem(
+                    where,
+                    f"StudyInstanceUID must be a DICOM UID (digits and dots): {int(bad.sum())} "
+                    f"row(s) are not, on line(s) {_lines(bad)}",
+                    "fix or remove those rows",
+                )
+            )
+        duplicated = uids.duplicated(keep=False) & uids.notna()
+        for uid, rows in frame.loc[duplicated].groupby("StudyInstanceUID").groups.items():
+            lines = ", ".join(str(int(i) + 2) for i in rows)
+            problems.append(
+                DataProblem(where, f"study {uid} appears on several lines ({lines})", "keep one")
+            )
+    present = [c for c in TARGETS if c in frame.columns]
+    for column in present:
+        bad = ~frame[column].isin((0, 1))
+        if bad.any():
+            problems.append(
+                DataProblem(
+                    where,
+                    f"{column} must be 0 or 1: {int(bad.sum())} row(s) are not, on line(s) "
+                    f"{_lines(bad)}",
+                    "fix or remove those rows",
+                )
+            )
+    if len(present) == len(TARGETS):
+        valid = frame.loc[:, list(TARGETS)].isin((0, 1)).all(axis=1)
+        overall = frame["patient_overall"] != frame[list(VERTEBRAE)].max(axis=1)
+        inconsistent = valid & overall
+        if inconsistent.any():
+            problems.append(
+                DataProblem(
+                    where,
+                    f"patient_overall must be 1 exactly when one of C1..C7 is: "
+                    f"{int(inconsistent.sum())} row(s) disagree, on line(s) "
+                    f"{_lines(inconsistent)}",
+                    "fix those rows",
+                )
+            )
+    return problems
+
+
+def _study_problems(root: Path, uid: str, *, open_files: bool, decode: bool) -> list[DataProblem]:
+    study_dir = root / IMAGE_DIR / uid
+    files = slice_files(study_dir) if study_dir.is_dir() else []
+    if not files:
+        return [
+            DataProblem(
+                str(study_dir),
+                f"study folder missing or without .dcm files (study {uid})",
+                "re-download train_images/ or remove the study from train.csv",
+            )
+        ]
+    if not open_files:
+        return []
+    problems: list[DataProblem] = []
+    headers: list[Dataset] = []
+    shape: tuple[int, ...] | None = None
+    for path in files:
+        try:
+            if decode:
+                image = read_dicom(path)
+                header = image.header
+                if shape is None:
+                    shape = image.pixels.shape
+                elif image.pixels.shape != shape:
+                    problems.append(
+                        DataProblem(
+                            str(path),
+                            f"slice of {image.pixels.shape} pixels in a study of {shape}",
+                            "re-download the study",
+                        )
+                    )
+            else:
+                header = read_header(path)
+        except DicomReadError as err:
+            problems.append(
+                DataProblem(str(path), f"unreadable DICOM: {err.reason}", _REDOWNLOAD_FIX)
+            )
+            continue
+        if "ImagePositionPatient" not in header:
+            problems.append(
+                DataProblem(
+                    str(path),
+                    "no ImagePositionPatient: the slice cannot be placed in the volume",
+                    _REDOWNLOAD_FIX,
+                )
+            )
+            continue
+        headers.append(header)
+    segmentation = root / SEGMENTATION_DIR / f"{uid}.nii"
+    if segmentation.is_file() and len(headers) == len(files):
+        problems.extend(_segmentation_problems(segmentation, headers))
+    return problems
+
+
+def _segmentation_problems(path: Path, headers: list[Dataset]) -> list[DataProblem]:
+    from tasks.rsna_cervical.volume import read_segmentation
+
+    rows, columns = int(headers[0].Rows), int(headers[0].Columns)
+    try:
+        labels = read_segmentation(path)
+    except DataError as err:
+        return [DataProblem(str(path), str(err), "re-download segmentations/")]
+    expected = (len(headers), rows, columns)
+    if labels.shape != expected:
+        return [
+            DataProblem(
+                str(path),
+                f"segmentation of {labels.shape} (slices, rows, columns) does not match its "
+                f"DICOM stack of {expected}",
+                "re-download the segmentation and the study",
+            )
+        ]
+    return []
+
+
+def _box_problems(root: Path, uids: set[str]) -> list[DataProblem]:
+    path = root / BOXES_CSV
+    if not path.is_file():
+        return []  # optional: no solution here needs it
+    try:
+        boxes = pd.read_csv(path, dtype={"StudyInstanceUID": str})
+    except _CSV_ERRORS as err:
+        return [DataProblem(str(path), f"not a readable CSV file: {err}", _DOWNLOAD_FIX)]
+    missing = [c for c in BOX_COLUMNS if c not in boxes.columns]
+    if missing:
+        return [DataProblem(str(path), f"missing column(s) {', '.join(missing)}", _DOWNLOAD_FIX)]
+    problems: list[DataProblem] = []
+    unknown = ~boxes["StudyInstanceUID"].isin(uids)
+    if unknown.any():
+        problems.append(
+            DataProblem(
+                str(path),
+                f"{int(unknown.sum())} box(es) name studies that train.csv does not have, on "
+                f"line(s) {_lines(unknown)}",
+                "re-download train_bounding_boxes.csv together with train.csv",
+            )
+        )
+    known = boxes.loc[~unknown]
+    slice_paths = [
+        root / IMAGE_DIR / uid / f"{int(n)}.dcm"
+        for uid, n in zip(known["StudyInstanceUID"], known["slice_number"], strict=True)
+    ]
+    absent = pd.Series([not p.is_file() for p in slice_paths], index=known.index, dtype=bool)
+    if absent.any():
+        mask = pd.Series(False, index=boxes.index)
+        mask.loc[absent.index[absent]] = True
+        problems.append(
+            DataProblem(
+                str(path),
+                f"{int(absent.sum())} box(es) name a slice file that does not exist, on "
+                f"line(s) {_lines(mask)}",
+                "re-download train_images/ for those studies",
+            )
+        )
+    return problems

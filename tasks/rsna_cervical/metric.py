@@ -1,0 +1,89 @@
+"""The competition's weighted multi-label log loss.
+
+Every study has eight rows: C1..C7 and ``patient_overall``. A row's binary log loss is weighted
+by its target and its truth: C1..C7 weigh 1 when negative and 2 when positive,
+``patient_overall`` 7 and 14. The host's code normalises each study by its own weight sum and
+averages the studies (``weighted_log_loss``); ``weighted_log_loss_all_rows`` is the variant that
+normalises once over all rows (sum of weighted losses / sum of weights), which many public
+notebooks used as a training loss. Lower is better.
+
+Predictions are clipped to [EPSILON, 1 - EPSILON] before the logarithm (EPSILON = 1e-15, the
+clip of scikit-learn's ``log_loss`` at the time of the competition), so a confident mistake
+costs at most -log(1e-15) ~ 34.5 times its weight instead of infinity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from tasks.rsna_cervical.layout import TARGETS
+
+EPSILON = 1e-15
+NEGATIVE_WEIGHT: dict[str, float] = {**{t: 1.0 for t in TARGETS[:-1]}, "patient_overall": 7.0}
+POSITIVE_WEIGHT: dict[str, float] = {**{t: 2.0 for t in TARGETS[:-1]}, "patient_overall": 14.0}
+
+
+def row_weights(targets: ArrayLike, labels: ArrayLike) -> np.ndarray:
+    """The weight of each row: by its target name and its 0/1 truth."""
+    names = np.asarray(targets).astype(str)
+    y = np.asarray(labels)
+    unknown = sorted(set(names.tolist()) - set(TARGETS))
+    if unknown:
+        raise ValueError(f"unknown target(s) {unknown[:5]}; targets are {', '.join(TARGETS)}")
+    negative = np.asarray([NEGATIVE_WEIGHT[n] for n in names], dtype=np.float64)
+    positive = np.asarray([POSITIVE_WEIGHT[n] for n in names], dtype=np.float64)
+    return np.where(y == 1, positive, negative)
+
+
+def row_losses(labels: ArrayLike, predictions: ArrayLike) -> np.ndarray:
+    """Unweighted binary log loss of each row, predictions clipped to [EPSILON, 1 - EPSILON]."""
+    y = np.asarray(labels)
+    p = np.asarray(predictions, dtype=np.float64)
+    if y.ndim != 1 or y.shape != p.shape:
+        raise ValueError(f"labels and predictions must be 1-D of one length: {y.shape}, {p.shape}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"labels must be 0 or 1, found {np.unique(y)[:10].tolist()}")
+    if np.isnan(p).any():
+        raise ValueError(f"predictions contain NaN (first rows: {np.flatnonzero(np.isnan(p))[:5]})")
+    p = np.clip(p, EPSILON, 1.0 - EPSILON)
+    return -(y * np.log(p) + (1 - y) * np.log1p(-p))
+
+
+def weighted_log_loss(
+    labels: ArrayLike, predictions: ArrayLike, targets: ArrayLike, studies: ArrayLike
+) -> float:
+    """The host's metric: per study sum(w * loss) / sum(w), then the mean over studies.
+
+    ``studies`` keys the rows of one study (its UID, or an occurrence number when a bootstrap
+    resample holds a study twice: each copy then counts as a study of its own).
+    """
+    weights = row_weights(targets, labels)
+    weighted = weights * row_losses(labels, predictions)
+    keys = np.asarray(studies)
+    if keys.shape != weights.shape:
+        raise ValueError(f"{len(keys)} study keys for {len(weights)} rows")
+    _, codes = np.unique(keys, return_inverse=True)
+    per_study = np.bincount(codes, weighted) / np.bincount(codes, weights)
+    return float(per_study.mean())
+
+
+def weighted_log_loss_all_rows(
+    labels: ArrayLike, predictions: ArrayLike, targets: ArrayLike
+) -> float:
+    """The all-rows variant: sum(w * loss) / sum(w) over every row of every study."""
+    weights = row_weights(targets, labels)
+    return float((weights * row_losses(labels, predictions)).sum() / weights.sum())
+
+
+def study_occurrences(uids: ArrayLike, targets: ArrayLike) -> np.ndarray:
+    """A number per row for each run of one study's rows in TARGETS order.
+
+    A new occurrence starts where the UID changes or the target order restarts, so a study
+    drawn twice by a bootstrap resample (its eight rows repeated back to back) counts twice.
+    """
+    ids = np.asarray(uids).astype(str)
+    rank = np.asarray([TARGETS.index(t) for t in np.asarray(targets).astype(str)])
+    starts = np.ones(len(ids), dtype=bool)
+    starts[1:] = (ids[1:] != ids[:-1]) | (rank[1:] <= rank[:-1])
+    return np.cumsum(starts) - 1

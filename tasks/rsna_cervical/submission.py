@@ -1,0 +1,192 @@
+"""Answers (the Kaggle solution file) and the submission validator.
+
+A submission has eight rows per study: ``row_id = f"{StudyInstanceUID}_{target}"`` for the
+targets C1..C7 and patient_overall, and ``fractured``, a probability in [0, 1]. Answers are
+ordered by UID, then by target in that order; a validated submission comes back in the same
+order, which the metric relies on to tell studies apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.api import DataError, InvalidSubmission
+from tasks.rsna_cervical.layout import TARGETS
+
+SUBMISSION_COLUMNS: tuple[str, ...] = ("row_id", "fractured")
+_MAX_EXAMPLES = 5
+_ROW_ID = r"^(.+)_(" + "|".join(TARGETS) + r")$"
+
+
+def row_ids(uids: pd.Series | list[str]) -> list[str]:
+    """The eight row ids of each study, in answer order."""
+    return [f"{uid}_{target}" for uid in uids for target in TARGETS]
+
+
+def split_row_ids(ids: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(StudyInstanceUID, target) of each row id; both empty where the id names no target."""
+    parts = ids.astype(str).str.extract(_ROW_ID, expand=True).fillna("")
+    return parts[0], parts[1]
+
+
+def answers_from_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The solution file of a labelled study table: row_id, fractured (int), in answer order."""
+    ordered = table.sort_values("StudyInstanceUID")
+    labels = ordered.loc[:, list(TARGETS)].to_numpy(dtype=np.int64).reshape(-1)
+    return pd.DataFrame(
+        {"row_id": row_ids(ordered["StudyInstanceUID"].astype(str)), "fractured": labels}
+    )
+
+
+def read_answers(path: str | Path) -> pd.DataFrame:
+    """Answers from a solution file (row_id, fractured) or a labelled table like train.csv.
+
+    Raises DataError when the file is missing, has neither shape, holds labels other than 0/1,
+    unknown targets, repeated rows, or a study without all eight rows.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"answers file {path} not found")
+    try:
+        frame = pd.read_csv(path, dtype={"StudyInstanceUID": str, "row_id": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataError(f"answers file {path} is not a readable CSV file: {err}") from err
+    columns = set(frame.columns)
+    if {"StudyInstanceUID", *TARGETS} <= columns:
+        bad = ~frame.loc[:, list(TARGETS)].isin((0, 1)).all(axis=1)
+        if bad.any():
+            raise DataError(
+                f"answers file {path}: targets must be 0 or 1, rows {_rows(bad)} are not"
+            )
+        if frame["StudyInstanceUID"].duplicated().any():
+            raise DataError(f"answers file {path}: a StudyInstanceUID appears more than once")
+        return answers_from_table(frame)
+    if not set(SUBMISSION_COLUMNS) <= columns:
+        raise DataError(
+            f"answers file {path} has columns {', '.join(map(str, frame.columns))}; expected a "
+            "solution file with row_id, fractured or a labelled table like train.csv with "
+            f"StudyInstanceUID, {', '.join(TARGETS)}"
+        )
+    bad = ~frame["fractured"].isin((0, 1))
+    if bad.any():
+        raise DataError(f"answers file {path}: fractured must be 0 or 1, rows {_rows(bad)} are not")
+    ids = frame["row_id"].astype(str)
+    uids, targets = split_row_ids(ids)
+    bad = ~targets.isin(TARGETS)
+    if bad.any():
+        raise DataError(f"answers file {path}: row_id without a known target, rows {_rows(bad)}")
+    if ids.duplicated().any():
+        raise DataError(
+            f"answers file {path}: duplicate row_id(s), e.g. {ids[ids.duplicated()].iloc[0]}"
+        )
+    counts = uids.value_counts()
+    incomplete = counts.index[counts != len(TARGETS)].tolist()
+    if incomplete:
+        raise DataError(
+            f"answers file {path}: study {incomplete[0]} does not have one row per target "
+            f"({', '.join(TARGETS)})"
+        )
+    order = pd.DataFrame({"uid": uids, "rank": targets.map(TARGETS.index)}).sort_values(
+        ["uid", "rank"]
+    )
+    answers = frame.loc[order.index, list(SUBMISSION_COLUMNS)].astype({"fractured": "int64"})
+    answers["row_id"] = answers["row_id"].astype(str)
+    return answers.reset_index(drop=True)
+
+
+def _rows(mask: pd.Series) -> str:
+    """1-based row numbers (header excluded) of the first rows where ``mask`` holds."""
+    rows = (np.flatnonzero(mask.to_numpy())[:_MAX_EXAMPLES] + 1).tolist()
+    return ", ".join(map(str, rows)) + _more(int(mask.sum()))
+
+
+def _row(position: int, ids: pd.Series) -> str:
+    """How a message names a row: 1-based, header excluded, with its row_id."""
+    return f"row {position + 1} (row_id {ids.iloc[position]})"
+
+
+def _more(count: int) -> str:
+    return f" and {count - _MAX_EXAMPLES} more" if count > _MAX_EXAMPLES else ""
+
+
+def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+    """The submission aligned row for row with ``answers`` (row_id, float fractured).
+
+    Raises InvalidSubmission listing every problem: missing columns first, then ids (empty,
+    duplicate, missing from the submission, unknown to the answers) and values (not a number,
+    NaN/inf, outside [0, 1]), each naming rows (1-based, header excluded) and their row_id.
+    Columns besides row_id and fractured are ignored.
+    """
+    missing_columns = [c for c in SUBMISSION_COLUMNS if c not in submission.columns]
+    if missing_columns:
+        raise InvalidSubmission(
+            f"submission lacks column(s) {', '.join(missing_columns)}; found columns: "
+            f"{', '.join(map(str, submission.columns)) or '(none)'}; "
+            f"expected {', '.join(SUBMISSION_COLUMNS)}"
+        )
+    ids = submission["row_id"].reset_index(drop=True)
+    no_id = ids.isna()
+    ids = ids.astype(str)
+    expected = answers["row_id"].astype(str)
+    problems: list[str] = []
+
+    if no_id.any():
+        problems.append(f"{int(no_id.sum())} row(s) have no row_id: rows {_rows(no_id)}")
+    counts = ids[~no_id].value_counts(sort=False)
+    duplicates = counts.index[counts > 1].tolist()
+    if duplicates:
+        problems.append(
+            f"{len(duplicates)} row_id(s) appear more than once: "
+            f"{', '.join(duplicates[:_MAX_EXAMPLES])}{_more(len(duplicates))}"
+        )
+    absent = sorted(set(expected) - set(ids[~no_id]))
+    if absent:
+        problems.append(
+            f"{len(absent)} row_id(s) of the answers are missing from the submission, e.g. "
+            f"{', '.join(absent[:_MAX_EXAMPLES])}{_more(len(absent))}"
+        )
+    unknown = sorted(set(ids[~no_id]) - set(expected))
+    if unknown:
+        problems.append(
+            f"{len(unknown)} row_id(s) are not in the answers, e.g. "
+            f"{', '.join(unknown[:_MAX_EXAMPLES])}{_more(len(unknown))} (row ids are "
+            f"{{StudyInstanceUID}}_{{target}} with target one of {', '.join(TARGETS)})"
+        )
+
+    raw = submission["fractured"].reset_index(drop=True)
+    values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    not_number = (values.isna() & raw.notna()).to_numpy()
+    if not_number.any():
+        where = np.flatnonzero(not_number)
+        examples = ", ".join(f"{_row(i, ids)}: {raw.iloc[i]!r}" for i in where[:_MAX_EXAMPLES])
+        problems.append(
+            f"fractured must be a number: {len(where)} row(s) are not, e.g. {examples}"
+            f"{_more(len(where))}"
+        )
+    not_finite = ~np.isfinite(values.to_numpy()) & ~not_number
+    if not_finite.any():
+        where = np.flatnonzero(not_finite)
+        examples = ", ".join(f"{_row(i, ids)}: {values.iloc[i]}" for i in where[:_MAX_EXAMPLES])
+        problems.append(
+            f"fractured must be finite: {len(where)} row(s) are empty, NaN or infinite, e.g. "
+            f"{examples}{_more(len(where))}"
+        )
+    out_of_range = ((values < 0.0) | (values > 1.0)).to_numpy() & ~not_finite
+    if out_of_range.any():
+        where = np.flatnonzero(out_of_range)
+        examples = ", ".join(f"{_row(i, ids)}: {values.iloc[i]}" for i in where[:_MAX_EXAMPLES])
+        problems.append(
+            f"fractured must lie in [0, 1]: {len(where)} row(s) are outside, e.g. {examples}"
+            f"{_more(len(where))}; the metric would clip them, but the harness rejects "
+            "out-of-range values as a likely bug (logits or percentages instead of probabilities?)"
+        )
+
+    if problems:
+        raise InvalidSubmission("invalid submission:\n- " + "\n- ".join(problems))
+    aligned = pd.Series(values.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
+    return pd.DataFrame(
+        {"row_id": expected.to_numpy(), "fractured": aligned.to_numpy(dtype=np.float64)}
+    )

@@ -1,0 +1,81 @@
+"""End to end: `harness run task=rsna-cervical solution=seg-2.5d-gru budget=smoke`.
+
+The reference is the prior-probability submission: every row gets its target's prevalence in
+the training split, the best constant a solution can submit without looking at images.
+Measured so far (default synthetic data, 13 holdout studies, seed 0, on 2 CPU cores shared
+with other jobs, load 9-15, the run got ~1/3 of a core): prior 0.565, solution 0.578 (stage 1
+ran 19 steps, stage 2 four): the solution did NOT yet beat the prior there, so PRIOR_MARGIN is
+the target, not a measured margin; it must be re-measured on an idle machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from harness.cli import app
+from harness.record import RunRecord
+from harness.registry import load_task
+from solutions.rsna_cervical.seg_25d_gru import Seg25dGruConfig, Seg25dGruSolution
+from tasks.rsna_cervical.layout import TARGETS
+from tasks.rsna_cervical.submission import split_row_ids
+
+PRIOR_MARGIN = 0.05
+"""Weighted log loss below the prior submission's (lower is better)."""
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> RunRecord:
+    results = tmp_path_factory.mktemp("results-seg-2.5d-gru")
+    args = ["run", "task=rsna-cervical", "solution=seg-2.5d-gru", "budget=smoke"]
+    result = CliRunner().invoke(app, [*args, f"results_dir={results}"])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (results / "runs").iterdir()
+    return RunRecord.load(run_dir / "record.json")
+
+
+def prior_score(record: RunRecord) -> float:
+    """The score of the training prevalence of each target on the run's holdout."""
+    task = load_task("rsna-cervical")
+    train, holdout = task.split(task.load(Path(record.data_root)))
+    answers = task.answers(holdout)
+    prevalence = train.loc[:, list(TARGETS)].mean()
+    _, targets = split_row_ids(answers["row_id"])
+    submission = pd.DataFrame({"row_id": answers["row_id"], "fractured": targets.map(prevalence)})
+    return task.score(task.validate(submission, answers), answers)
+
+
+@pytest.mark.slow
+def test_smoke_run_beats_the_prior_submission(smoke_run: RunRecord) -> None:
+    assert smoke_run.status == "ok", smoke_run.error
+    assert smoke_run.score is not None
+    prior = prior_score(smoke_run)
+    assert smoke_run.score < prior - PRIOR_MARGIN, (smoke_run.score, prior)
+
+
+@pytest.mark.slow
+def test_smoke_run_keeps_boxes_not_crops(smoke_run: RunRecord) -> None:
+    run_dir = Path(smoke_run.run_dir)
+    boxes = pd.read_csv(run_dir / "boxes-test.csv", dtype={"StudyInstanceUID": str})
+    assert len(boxes) == 7 * smoke_run.n_holdout_cases // 8
+    n_sample = Seg25dGruSolution.presets["smoke"]["n_sample"]
+    assert boxes["slice_files"].str.split().str.len().eq(n_sample).all()
+    assert not list(run_dir.rglob("*.npy"))
+
+
+def test_presets_size_the_work_per_budget() -> None:
+    presets = Seg25dGruSolution.presets
+    assert (
+        presets["smoke"]["n_sample"] < Seg25dGruConfig().n_sample < presets["gpu-full"]["n_sample"]
+    )
+    for budget in ("kaggle-p100", "kaggle-t4", "gpu-full"):
+        assert (
+            presets[budget]["n_sample"] == 24
+            and presets[budget]["seg_encoder"] == "efficientnet-b0"
+        )
+        assert presets[budget]["crops_in_memory"] is False
+    assert presets["gpu-full"]["backbone"] == "resnest50d"
+    assert presets["kaggle-t4"]["backbone"] == "tf_efficientnetv2_s"
