@@ -81,6 +81,51 @@ def vertebra_boxes(
     return boxes
 
 
+def level_prior(class_maps: list[np.ndarray]) -> np.ndarray:
+    """Where each vertebra usually is: a (7, 6) array of (z0, z1, y0, y1, x0, x1) as fractions
+    of the volume, the median over the training class maps in which it was found (the whole
+    volume for a vertebra found in none)."""
+    fractions = np.tile(np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0]), (len(VERTEBRAE), 1))
+    found: list[list[np.ndarray]] = [[] for _ in VERTEBRAE]
+    for classes in class_maps:
+        n, rows, cols = classes.shape
+        scale = np.array([n, n, rows, rows, cols, cols], dtype=np.float64)
+        for k, b in enumerate(vertebra_boxes(classes, (rows, cols), margin=0.0)):
+            if b.found:
+                found[k].append(np.array([b.z0, b.z1 + 1, b.y0, b.y1, b.x0, b.x1]) / scale)
+    for k, places in enumerate(found):
+        if places:
+            fractions[k] = np.median(np.stack(places), axis=0)
+    return fractions
+
+
+def fill_missing_boxes(
+    boxes: list[VertebraBox], prior: np.ndarray, n_slices: int, native_shape: tuple[int, int]
+) -> list[VertebraBox]:
+    """Boxes where every vertebra the U-Net missed takes its place from ``level_prior``
+    (still ``found=False``), instead of the whole volume: an undertrained or confused
+    segmenter then still hands stage 2 the right part of the neck."""
+    rows, cols = native_shape
+    filled = []
+    for box, (z0, z1, y0, y1, x0, x1) in zip(boxes, prior, strict=True):
+        if box.found:
+            filled.append(box)
+            continue
+        first = min(int(z0 * n_slices), n_slices - 1)
+        filled.append(
+            VertebraBox(
+                False,
+                first,
+                max(first, min(n_slices, int(np.ceil(z1 * n_slices))) - 1),
+                int(y0 * rows),
+                max(int(y0 * rows) + 1, int(np.ceil(y1 * rows))),
+                int(x0 * cols),
+                max(int(x0 * cols) + 1, int(np.ceil(x1 * cols))),
+            )
+        )
+    return filled
+
+
 def crop_vertebra(
     read_slice: Callable[[int], np.ndarray],
     n_slices: int,

@@ -1,8 +1,9 @@
 """seg-2.5d-gru: the 2nd-place solution of RSNA 2022 Cervical Spine Fracture Detection.
 
 fit: (1) a 2.5D U-Net learns C1..C7 from the studies that have a segmentation; (2) it labels
-every training study, each vertebra gets a box and ``n_sample`` evenly spaced slices, the boxes
-are written to ``boxes-train.csv`` in the run folder; (3) a CNN + BiGRU + attention learns each
+every training study, each vertebra gets a box (where the U-Net misses one, the vertebra's usual
+place in the training segmentations) and ``n_sample`` evenly spaced slices, the boxes are
+written to ``boxes-train.csv`` in the run folder; (3) a CNN + BiGRU + attention learns each
 vertebra's fracture from its crops, with the competition's weighted loss per study.
 predict: the same stages 1-2 on the test studies, then the vertebra probabilities; the
 patient_overall probability is 1 - prod(1 - p) or its own head's (``overall``).
@@ -20,7 +21,13 @@ import torch
 from harness.api import DataView, HarnessError, RunContext, Solution
 from solutions.rsna_cervical.seg_25d_gru import segmenter
 from solutions.rsna_cervical.seg_25d_gru.config import PRESETS, Seg25dGruConfig
-from solutions.rsna_cervical.seg_25d_gru.crops import boxes_table, crop_study, vertebra_boxes
+from solutions.rsna_cervical.seg_25d_gru.crops import (
+    boxes_table,
+    crop_study,
+    fill_missing_boxes,
+    level_prior,
+    vertebra_boxes,
+)
 from solutions.rsna_cervical.seg_25d_gru.model import VertebraGru
 from solutions.rsna_cervical.seg_25d_gru.training import (
     StudyBoxes,
@@ -52,6 +59,7 @@ class Seg25dGruSolution(Solution):
             )
         self.unet: torch.nn.Module | None = None
         self.model: VertebraGru | None = None
+        self.prior: np.ndarray | None = None
 
     def fit(self, train: DataView, ctx: RunContext) -> None:
         cfg = self.config
@@ -66,6 +74,7 @@ class Seg25dGruSolution(Solution):
             raise HarnessError("no training study has a segmentation: stage 1 cannot be trained")
         volumes = [resize_slices(read_study(d)[0], cfg.seg_size) for d in segmented["study_dir"]]
         classes = [read_classes(p, cfg.seg_size) for p in segmented["segmentation"]]
+        self.prior = level_prior(classes)
         self.unet = segmenter.build_unet(
             cfg.seg_encoder, depth=cfg.seg_depth, pretrained=cfg.seg_pretrained
         )
@@ -123,7 +132,7 @@ class Seg25dGruSolution(Solution):
 
     def _stage1(self, frame: pd.DataFrame, ctx: RunContext, split: str) -> StudyCrops:
         """Segment every study, keep its boxes (``boxes-<split>.csv``), return its crops."""
-        assert self.unet is not None
+        assert self.unet is not None and self.prior is not None
         cfg = self.config
         device = torch.device(ctx.device)
         crops, studies, tables = [], [], []
@@ -138,6 +147,7 @@ class Seg25dGruSolution(Solution):
             )
             boxes = vertebra_boxes(classes, volume.shape[1:], cfg.crop_margin)
             missing += sum(not box.found for box in boxes)
+            boxes = fill_missing_boxes(boxes, self.prior, len(volume), volume.shape[1:])
             tables.append(boxes_table(str(uid), boxes, paths, cfg.n_sample))
             if cfg.crops_in_memory:
                 crops.append(

@@ -16,6 +16,8 @@ from solutions.rsna_cervical.seg_25d_gru.crops import (
     boxes_table,
     crop_study,
     dicom_slice_reader,
+    fill_missing_boxes,
+    level_prior,
     sample_slices,
     vertebra_boxes,
 )
@@ -85,3 +87,43 @@ def test_crops_from_memory_equal_crops_reread_from_dicom(study):
         patch = volume[neighbour, box.y0 : box.y1, box.x0 : box.x1]
         expected = cv2.resize(patch, (20, 20), interpolation=cv2.INTER_AREA)
         np.testing.assert_array_equal(in_memory[2, 0, channel], expected)
+
+
+def _stacked_levels(n_slices: int, size: int) -> np.ndarray:
+    """A class map with C7 at the bottom and C1 at the top, each 1/8 of the slices, centred."""
+    classes = np.zeros((n_slices, size, size), dtype=np.int64)
+    step = n_slices // 8
+    for label in range(1, 8):
+        z0 = (7 - label) * step
+        classes[z0 : z0 + step, size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = label
+    return classes
+
+
+def test_level_prior_is_the_median_place_of_each_vertebra():
+    prior = level_prior([_stacked_levels(40, 16), _stacked_levels(80, 32)])
+    # C1 (row 0) sits in slices 30..34 of 40 and 60..69 of 80: z from 0.75 to 0.875.
+    np.testing.assert_allclose(prior[0], [0.75, 0.875, 0.25, 0.75, 0.25, 0.75])
+    np.testing.assert_allclose(prior[6, :2], [0.0, 0.125])
+
+
+def test_missed_vertebrae_take_their_usual_place_and_found_ones_stay():
+    prior = level_prior([_stacked_levels(40, 16)])
+    predicted = _stacked_levels(48, 16)
+    predicted[predicted == 3] = 0  # the U-Net missed C3
+    boxes = vertebra_boxes(predicted, (64, 64), margin=0.0)
+    assert not boxes[2].found
+    filled = fill_missing_boxes(boxes, prior, n_slices=48, native_shape=(64, 64))
+    assert filled[:2] == boxes[:2] and filled[3:] == boxes[3:]
+    c3 = filled[2]
+    assert not c3.found
+    # C3 holds 0.5..0.625 of the volume: slices 24..29 of 48, the centred half in-plane.
+    assert (c3.z0, c3.z1, c3.y0, c3.y1, c3.x0, c3.x1) == (24, 29, 16, 48, 16, 48)
+
+
+def test_a_vertebra_never_seen_in_training_falls_back_to_the_whole_volume():
+    without_c1 = _stacked_levels(40, 16)
+    without_c1[without_c1 == 1] = 0
+    prior = level_prior([without_c1])
+    boxes = vertebra_boxes(np.zeros((10, 16, 16), dtype=np.int64), (32, 32), margin=0.0)
+    c1 = fill_missing_boxes(boxes, prior, n_slices=10, native_shape=(32, 32))[0]
+    assert (c1.z0, c1.z1, c1.y0, c1.y1, c1.x0, c1.x1) == (0, 9, 0, 32, 0, 32)
