@@ -1,4 +1,4 @@
-"""The ``harness`` command: run, list, score, data synth, data check.
+"""The ``harness`` command: run, sweep, list, score, data synth, data check.
 
 Every command takes ``key=value`` arguments parsed by OmegaConf against a dataclass, so a
 mistyped key is an error that names it.
@@ -68,6 +68,35 @@ def run(overrides: Overrides = None) -> None:
         return
     print_summary(console, record)
     if record.status != "ok":
+        raise typer.Exit(1)
+
+
+@app.command()
+def sweep(
+    overrides: Overrides = None,
+    force: Annotated[bool, typer.Option("--force", help="re-run runs that finished ok")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="show the plan and what is skipped; run nothing")
+    ] = False,
+) -> None:
+    """Many runs from one command: comma lists in any key make a grid.
+
+    Runs whose config already finished ok (same config hash in MLflow) are skipped, so the
+    same command resumes an interrupted sweep. Sweep keys: executor=local|ray, cpus=N,
+    max_parallel=N, ray_address=ADDRESS.
+
+    Example: harness sweep task=rsna-breast solution=ensemble,baseline seed=0,1,2 budget=smoke
+    """
+    from harness.sweep.sweep import run_sweep
+
+    try:
+        result = run_sweep(overrides or [], console, force=force, dry_run=dry_run)
+    except HarnessError as exc:
+        _fail(exc)
+        return
+    if result.interrupted:
+        raise typer.Exit(130)
+    if result.failed:
         raise typer.Exit(1)
 
 

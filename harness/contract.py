@@ -324,6 +324,7 @@ class _Contract:
         results = self.results.relative_to(self.workdir)
         allowed: list[PurePath] = [
             results / "mlflow.db",
+            results / "mlflow.db.lock",
             results / "mlartifacts",
             results / "cache" / self.task.name / self.solution_cls.name,
             self.hidden_store.relative_to(self.workdir),

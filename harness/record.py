@@ -61,6 +61,8 @@ class RunRecord:
     hardware: dict[str, Any] = field(default_factory=dict)
     run_dir: str = ""
     mlflow_run_id: str = ""
+    config_hash: str = ""
+    """What decides the result (versions, budget, seed, data, options): equal hash, same run."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Solution-reported facts (chosen threshold, epochs run, fallbacks counted...)."""
 

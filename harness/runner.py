@@ -7,15 +7,19 @@ Ctrl-C, SIGTERM) the RunRecord and the MLflow run are finalised with the phases 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 import logging
 import multiprocessing as mp
+import os
 import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -25,7 +29,7 @@ import pandas as pd
 import psutil
 
 from harness import environment
-from harness.api import DataView, HarnessError, InvalidSubmission, Solution, Task
+from harness.api import Budget, DataView, HarnessError, InvalidSubmission, Solution, Task
 from harness.budgets import get_budget
 from harness.config import RunConfig, as_plain_dict, merge_overrides
 from harness.datasets import resolve_data
@@ -44,6 +48,9 @@ CI_SEED = 0
 """Fixed so that every run on the same holdout sees the same resamples (paired comparisons)."""
 
 Progress = Callable[[str], None]
+
+_SPAWN_LOCK = threading.Lock()
+"""Serialises child starts: a spawned child copies os.environ, set per child under this lock."""
 
 
 class RunInterrupted(HarnessError):
@@ -86,6 +93,48 @@ def select_device(budget_device: str, solution_cls: type[Solution], budget_name:
     return budget_device
 
 
+def config_hash(
+    task: Task, solution_cls: type[Solution], budget: Budget, cfg: RunConfig, solution_config: Any
+) -> str:
+    """A short digest of everything that decides a run's result, and nothing else.
+
+    Versions, budget profile, seed, bootstrap, data and the resolved solution options count;
+    where results and tracking go does not. Sweeps skip a run whose hash already finished ok.
+    """
+    run = as_plain_dict(cfg)
+    for where_it_goes in ("results_dir", "tracking_uri"):
+        run.pop(where_it_goes)
+    run.update(task=task.name, solution=solution_cls.name)
+    if cfg.data.root is not None:
+        run["data"]["root"] = str(Path(cfg.data.root).expanduser().resolve())
+    identity = {
+        "task_version": task.version,
+        "split_version": task.split_version,
+        "solution_version": solution_cls.version,
+        "budget": dataclasses.asdict(budget),
+        "run": run,
+        "solution_config": as_plain_dict(solution_config),
+    }
+    text = json.dumps(identity, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _child_environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in os.environ while a child starts (threads of a sweep start children too)."""
+    with _SPAWN_LOCK:
+        saved = {key: os.environ.get(key) for key in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
 def _new_run_id(cfg: RunConfig) -> str:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return f"{stamp}-{cfg.task}-{cfg.solution}-{cfg.budget}-s{cfg.seed}-{uuid.uuid4().hex[:6]}"
@@ -115,13 +164,22 @@ def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
 
 
 def _supervise(
-    spec: ChildSpec, tracker: Tracker, progress: Progress, gpu_indices: list[int]
+    spec: ChildSpec,
+    tracker: Tracker,
+    progress: Progress,
+    gpu_indices: list[int],
+    child_env: dict[str, str],
+    cancel: threading.Event | None,
 ) -> _ChildOutcome:
-    """Run the child, enforce phase deadlines, collect its reports."""
+    """Run the child, enforce phase deadlines, collect its reports.
+
+    Raises RunInterrupted, the child's tree already killed, once ``cancel`` is set.
+    """
     context = mp.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=child_main, args=(spec, sender), name="harness-run")
-    process.start()
+    with _child_environment(child_env):
+        process.start()
     sender.close()
     assert process.pid is not None
     monitor = ProcessMonitor(process.pid, gpu_indices)
@@ -174,6 +232,9 @@ def _supervise(
                     finished = True
             elif not process.is_alive() and not receiver.poll():
                 break
+            if not finished and cancel is not None and cancel.is_set():
+                _kill_tree(process.pid)
+                raise RunInterrupted("the sweep was stopped")
             if not finished and time.monotonic() > deadline:
                 where = f"phase {phase}" if phase else "start-up"
                 limit = spec.budget.limit_s(phase) if phase else STARTUP_LIMIT_S
@@ -217,12 +278,19 @@ def _score(
 
 
 def execute(
-    cfg: RunConfig, solution_overrides: list[str], progress: Progress = log.info
+    cfg: RunConfig,
+    solution_overrides: list[str],
+    progress: Progress = log.info,
+    gpus: list[int] | None = None,
+    cancel: threading.Event | None = None,
 ) -> RunRecord:
     """Run one task x solution x budget x seed and return its finalised record.
 
     Errors in the request itself (unknown names, bad keys, missing data) raise before anything
     is recorded; from the moment the child starts, every outcome is recorded.
+    ``gpus`` pins the run to those devices (NVML / PCI bus order) through the child's
+    CUDA_VISIBLE_DEVICES; default: the first ``budget.gpus`` visible ones. Setting ``cancel``
+    stops the run: it is recorded as failed (interrupted) and RunInterrupted is raised.
     """
     task = load_task(cfg.task)
     solution_cls = load_solution(cfg.task, cfg.solution)
@@ -262,6 +330,7 @@ def execute(
         libraries=environment.library_versions(),
         hardware=environment.hardware(),
         run_dir=str(run_dir),
+        config_hash=config_hash(task, solution_cls, budget, cfg, solution_config),
     )
     (run_dir / "config.yaml").write_text(_to_yaml(config))
     tracker = Tracker(cfg.tracking_uri or default_tracking_uri(results), results / "mlartifacts")
@@ -285,7 +354,14 @@ def execute(
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if in_main else None
     try:
-        outcome = _supervise(spec, tracker, progress, list(range(budget.gpus)))
+        child_env = {}
+        if gpus is not None:
+            child_env = {
+                "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
+                "CUDA_VISIBLE_DEVICES": ",".join(str(i) for i in gpus),
+            }
+        gpu_indices = list(range(budget.gpus)) if gpus is None else list(gpus)
+        outcome = _supervise(spec, tracker, progress, gpu_indices, child_env, cancel)
         record.status = outcome.status  # type: ignore[assignment]
         record.error, record.failed_phase = outcome.error, outcome.failed_phase
         record.phases, record.extra = outcome.phases, outcome.facts

@@ -6,15 +6,19 @@ times out is still there, with whatever phases it finished.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.config import flatten
 from harness.record import PhaseStats, RunRecord
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,7 @@ MLFLOW_STATUS = {
     "running": "RUNNING",
 }
 _MAX_PARAM_LEN = 6000
+CONFIG_HASH_TAG = "harness.config_hash"
 
 
 def default_tracking_uri(results_dir: Path) -> str:
@@ -37,14 +42,41 @@ def default_tracking_uri(results_dir: Path) -> str:
     return f"sqlite:///{(results_dir / 'mlflow.db').resolve()}"
 
 
+def is_server(tracking_uri: str) -> bool:
+    """A tracking server decides where artifacts go (e.g. ``--artifacts-destination``)."""
+    return tracking_uri.startswith(("http://", "https://"))
+
+
+def open_client(tracking_uri: str) -> MlflowClient:
+    """A client whose store is ready: a new sqlite store is created by one process at a time.
+
+    MLflow creates a sqlite store's tables with migrations on first use; processes doing that
+    at once (the runs of a sweep) corrupt each other's migrations, so an exclusive lock on a
+    file next to the database serialises the first use.
+    """
+    from mlflow.tracking import MlflowClient
+
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return MlflowClient(tracking_uri)
+    database = Path(tracking_uri[len(prefix) :])
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            client = MlflowClient(tracking_uri)
+            client.search_experiments(max_results=1)  # the store exists and is migrated now
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return client
+
+
 class Tracker:
     """Writes one harness run into MLflow through the client API (no global fluent state)."""
 
     def __init__(self, tracking_uri: str, artifact_root: Path) -> None:
-        from mlflow.tracking import MlflowClient
-
         self.uri = tracking_uri
-        self._client = MlflowClient(tracking_uri)
+        self._client = open_client(tracking_uri)
         self._artifact_root = artifact_root
         self.run_id = ""
 
@@ -54,7 +86,7 @@ class Tracker:
         existing = self._client.get_experiment_by_name(name)
         if existing is not None:
             return str(existing.experiment_id)
-        location = (self._artifact_root / name).resolve().as_uri()
+        location = None if is_server(self.uri) else (self._artifact_root / name).resolve().as_uri()
         try:
             return str(self._client.create_experiment(name, artifact_location=location))
         except MlflowException:  # created meanwhile by a concurrent run
@@ -97,6 +129,7 @@ class Tracker:
             "device": record.device,
             "git.sha": record.git_sha,
             "harness.run_id": record.run_id,
+            CONFIG_HASH_TAG: record.config_hash,
             "metric": record.metric_name,
             "metric.greater_is_better": str(record.greater_is_better).lower(),
         }

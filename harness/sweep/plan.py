@@ -1,0 +1,76 @@
+"""A sweep's plan: every grid point resolved and validated before any run starts.
+
+Resolving each point here (plug-ins, budget, solution options) means a typo in the tenth
+combination is an error now, not after nine runs; it also gives each point its config hash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from harness.api import Budget
+from harness.budgets import get_budget
+from harness.config import RunConfig, parse_run_overrides
+from harness.registry import load_solution, load_task
+from harness.runner import config_hash, resolve_solution_config
+from harness.sweep.grid import expand, parse_axes
+from harness.tracking import default_tracking_uri
+
+
+@dataclass
+class PlannedRun:
+    """One grid point, ready for ``harness.runner.execute`` on this machine or a Ray worker."""
+
+    index: int
+    label: dict[str, str]
+    """The values of the keys the sweep varies (what tells this run from the others)."""
+    config: RunConfig
+    solution_args: list[str]
+    budget: Budget
+    config_hash: str
+
+    @property
+    def tracking_uri(self) -> str:
+        assert self.config.tracking_uri is not None  # set by plan_sweep
+        return self.config.tracking_uri
+
+
+def plan_sweep(args: list[str]) -> list[PlannedRun]:
+    """The grid of ``args`` (``key=a,b`` lists), one PlannedRun per distinct config hash.
+
+    Paths are made absolute and the tracking URI fixed here, so every run of the sweep, on
+    whichever worker, writes to the same results folder and MLflow store.
+    """
+    axes = parse_axes(args)
+    varying = [key for key, values in axes.items() if len(values) > 1]
+    plans: list[PlannedRun] = []
+    seen: set[str] = set()
+    for point in expand(axes):
+        cfg, solution_args = parse_run_overrides(point)
+        results = cfg.results_path
+        cfg = dataclasses.replace(
+            cfg,
+            results_dir=str(results),
+            tracking_uri=cfg.tracking_uri or default_tracking_uri(results),
+        )
+        task = load_task(cfg.task)
+        solution_cls = load_solution(cfg.task, cfg.solution)
+        budget = get_budget(cfg.budget)
+        solution_config = resolve_solution_config(solution_cls, budget.name, solution_args)
+        digest = config_hash(task, solution_cls, budget, cfg, solution_config)
+        if digest in seen:
+            continue
+        seen.add(digest)
+        values = dict(arg.split("=", 1) for arg in point)
+        plans.append(
+            PlannedRun(
+                index=len(plans),
+                label={key: values[key] for key in varying},
+                config=cfg,
+                solution_args=solution_args,
+                budget=budget,
+                config_hash=digest,
+            )
+        )
+    return plans
