@@ -22,6 +22,21 @@ class _PhaseSamples:
     gpu_mem_peak_gb: float = 0.0
 
 
+def tree_rss_mb(process: psutil.Process) -> float:
+    """Resident memory of ``process`` and all its descendants in MB (0 once it has exited)."""
+    try:
+        procs = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.Error:
+            continue
+    return total / 2**20
+
+
 class ProcessMonitor:
     """Background sampler; ``phase`` labels the samples taken from now on."""
 
@@ -64,21 +79,8 @@ class ProcessMonitor:
             peak = self._samples.get(phase, _PhaseSamples()).gpu_mem_peak_gb
         return peak if self._gpu_indices and gpu.nvml_available() else None
 
-    def _tree_rss_mb(self) -> float:
-        try:
-            procs = [self._process, *self._process.children(recursive=True)]
-        except psutil.Error:
-            return 0.0
-        total = 0
-        for proc in procs:
-            try:
-                total += proc.memory_info().rss
-            except psutil.Error:
-                continue
-        return total / 2**20
-
     def _sample_once(self) -> None:
-        rss = self._tree_rss_mb()
+        rss = tree_rss_mb(self._process)
         gpus = gpu.sample(self._gpu_indices)
         with self._lock:
             if self._phase is None:

@@ -209,7 +209,9 @@ def _supervise(
                     stats = PhaseStats(
                         wall_s=values["wall_s"],
                         cpu_s=values["cpu_s"],
-                        peak_rss_mb=monitor.peak_rss_mb(name),
+                        # A phase shorter than the sampling interval may end (and the child
+                        # exit) before a sample: the child's own reading at the end counts too.
+                        peak_rss_mb=max(monitor.peak_rss_mb(name), values["rss_mb"]),
                         gpu_peak_mem_gb=values["gpu_peak_mem_gb"],
                         gpu_util_mean=monitor.gpu_util_mean(name),
                     )

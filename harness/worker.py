@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psutil
 
 from harness.api import PHASES, Budget, DataView, PhaseBudget, RunContext
+from harness.monitor import tree_rss_mb
 
 SUBMISSION_FILE = "submission.csv"
 LOG_FILE = "run.log"
@@ -147,6 +149,7 @@ def child_main(spec: ChildSpec, conn: Connection) -> None:
                 "wall_s": time.perf_counter() - wall0,
                 "cpu_s": _cpu_seconds() - cpu0,
                 "gpu_peak_mem_gb": _gpu_peak_gb(spec.device),
+                "rss_mb": tree_rss_mb(psutil.Process()),
             }
             log.info("phase %s finished in %.1f s", phase, stats["wall_s"])
             conn.send(("phase_end", phase, stats))
@@ -164,5 +167,21 @@ def child_main(spec: ChildSpec, conn: Connection) -> None:
         conn.send(("error", kind, f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _exit_now()
+
+
+def _exit_now() -> None:
+    """End the run process without the interpreter's teardown.
+
+    Everything the parent needs has been sent; tearing down torch, CUDA and the solution's
+    objects took seconds per run (sweep overhead). Leftover children (DataLoader workers) are
+    ended first, since skipping the teardown also skips their finalisers.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        child.terminate()
+    psutil.wait_procs(children, timeout=5)
+    os._exit(0)
