@@ -1,0 +1,190 @@
+"""Training one fold and predicting with test-time augmentation.
+
+The loss is BCEWithLogits weighted like the metric (any 2, subtypes 1) and normalised by the
+weight sum, so the validation loss is the competition's weighted log loss.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from harness.amp import Precision
+from solutions.rsna_ich.seresnext.augment import normalise, train_transform, tta_view
+from solutions.rsna_ich.seresnext.config import SeresnextConfig
+from solutions.rsna_ich.seresnext.model import build_model
+from tasks.rsna_ich.layout import SUBTYPES
+from tasks.rsna_ich.metric import row_weights, weighted_log_loss
+
+SUBTYPE_WEIGHTS = torch.from_numpy(row_weights(list(SUBTYPES))).float()
+
+
+class SliceDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    """Cached uint8 slices as float (3, H, W) in [0, 1], augmented when ``transform`` is set."""
+
+    def __init__(
+        self, files: list[Path], labels: np.ndarray | None, transform: nn.Module | None = None
+    ) -> None:
+        self.files = files
+        self.labels = (
+            np.zeros((len(files), len(SUBTYPES)), np.float32) if labels is None else labels
+        )
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image = torch.from_numpy(np.load(self.files[index])).float().div_(255.0)
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, torch.tensor(self.labels[index])
+
+
+def weighted_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The metric's weighted log loss of a batch, on logits."""
+    weights = SUBTYPE_WEIGHTS.to(logits.device)
+    losses = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    return (losses * weights).sum() / (weights.sum() * len(targets))
+
+
+@torch.no_grad()
+def predict_probabilities(
+    model: nn.Module,
+    files: list[Path],
+    cfg: SeresnextConfig,
+    device: torch.device,
+    workers: int,
+    views: int,
+) -> np.ndarray:
+    """(N, 6) sigmoid outputs averaged over the first ``views`` TTA views."""
+    model.eval()
+    precision = Precision.for_device(device)
+    loader = DataLoader(
+        SliceDataset(files, None), batch_size=cfg.batch_size * 2, num_workers=workers
+    )
+    out = [np.zeros((0, len(SUBTYPES)), np.float32)]
+    for images, _ in loader:
+        images = images.to(device, non_blocking=True)
+        total = torch.zeros(len(images), len(SUBTYPES), device=device)
+        for view in range(views):
+            with precision.autocast(device):
+                logits = model(_layout(normalise(tta_view(images, view)), device))
+            total += torch.sigmoid(logits.float())
+        out.append((total / views).cpu().numpy())
+    return np.concatenate(out)
+
+
+def _layout(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+    return batch.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else batch
+
+
+def validation_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """The competition metric of (N, 6) labels and probabilities."""
+    weights = np.tile(SUBTYPE_WEIGHTS.numpy(), len(labels))
+    return weighted_log_loss(labels.ravel(), probabilities.ravel(), weights)
+
+
+class FoldTrainer:
+    """One fold: model, Adam, cosine learning rate over the fold's epochs, the best epoch kept."""
+
+    def __init__(
+        self,
+        cfg: SeresnextConfig,
+        train: tuple[list[Path], np.ndarray],
+        val: tuple[list[Path], np.ndarray],
+        device: torch.device,
+        workers: int,
+    ) -> None:
+        self.cfg = cfg
+        self.device = device
+        self.workers = workers
+        self.model = build_model(
+            cfg.model, pretrained=cfg.pretrained, pretrained_path=cfg.pretrained_path
+        ).to(device)
+        if device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.precision = Precision.for_device(device)
+        self.scaler = self.precision.scaler(device)
+        self.optimiser = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        transform = train_transform(cfg.image_size) if cfg.augment else None
+        self.train_set = SliceDataset(train[0], train[1], transform)
+        self.val_files, self.val_labels = val
+        self.steps_per_epoch = max(1, len(self.train_set) // cfg.batch_size)
+        self.step = 0
+
+    def lr(self) -> float:
+        progress = min(1.0, self.step / (self.steps_per_epoch * self.cfg.epochs))
+        return self.cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
+
+    def train_epoch(self) -> float:
+        """One pass in random order (torch's global generator); the mean training loss."""
+        loader = DataLoader(
+            self.train_set,
+            batch_size=self.cfg.batch_size,
+            shuffle=True,
+            num_workers=self.workers,
+            drop_last=len(self.train_set) > self.cfg.batch_size,
+        )
+        self.model.train()
+        total, seen = 0.0, 0
+        for images, targets in loader:
+            if len(images) < 2:  # batch norm cannot train on one image
+                continue
+            for group in self.optimiser.param_groups:
+                group["lr"] = self.lr()
+            images = _layout(normalise(images.to(self.device, non_blocking=True)), self.device)
+            targets = targets.to(self.device)
+            with self.precision.autocast(self.device):
+                logits = self.model(images)
+            loss = weighted_bce(logits.float(), targets)
+            self.optimiser.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimiser)
+            self.scaler.update()
+            self.step += 1
+            total += float(loss.detach()) * len(targets)
+            seen += len(targets)
+        return total / max(seen, 1)
+
+    def validate(self) -> tuple[float, np.ndarray]:
+        """(weighted log loss, probabilities) on the validation slices, one view."""
+        probabilities = predict_probabilities(
+            self.model, self.val_files, self.cfg, self.device, self.workers, views=1
+        )
+        return validation_loss(self.val_labels, probabilities), probabilities
+
+    def snapshot(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+
+
+def restore(trainer: FoldTrainer, state: dict[str, torch.Tensor]) -> nn.Module:
+    model = copy.deepcopy(trainer.model)
+    model.load_state_dict(state)
+    return model.eval()
+
+
+class EpochClock:
+    """Whether another epoch fits in a fold's share of the fit budget: the slowest epoch so far,
+    in this fold or an earlier one, x 1.25 (on shared cores an epoch's time can jump). Without
+    any epoch timed yet, one is tried."""
+
+    def __init__(self, seconds: float, slowest: float = 0.0) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+        self.slowest = slowest
+
+    def record(self, epoch_s: float) -> None:
+        self.slowest = max(self.slowest, epoch_s)
+
+    def another_fits(self) -> bool:
+        spent = time.monotonic() - self.started
+        return not self.slowest or spent + 1.25 * self.slowest <= self.seconds

@@ -1,0 +1,356 @@
+"""The Kaggle layout of rsna-intracranial-hemorrhage-detection: reading it and checking it.
+
+    <root>/stage_2_train.csv             ID (ID_<image>_<subtype>), Label; six rows per image
+    <root>/stage_2_train/ID_<image>.dcm  one CT slice per file
+
+The label file says nothing about which study a slice belongs to or where it sits in it: that
+is in the DICOM headers (PatientID, StudyInstanceUID, SeriesInstanceUID, ImagePositionPatient).
+``read_train_table`` reads every header once (pixel data skipped) and returns one row per image
+with both. ``check_layout`` is ``harness data check``: it lists every problem instead of
+stopping at the first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.api import DataError, DataProblem
+from harness.imaging.ct import slice_geometry, to_hu
+from harness.imaging.dicom import DicomReadError, read_dicom, read_header
+
+SUBTYPES: tuple[str, ...] = (
+    "epidural",
+    "intraparenchymal",
+    "intraventricular",
+    "subarachnoid",
+    "subdural",
+    "any",
+)
+"""The six labels of every image, in the order of Kaggle's csv; ``any`` is their union."""
+
+LABEL_CSV = "stage_2_train.csv"
+IMAGE_DIR = "stage_2_train"
+CSV_COLUMNS: tuple[str, ...] = ("ID", "Label")
+HEADER_COLUMNS: tuple[str, ...] = (
+    "PatientID",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "InstanceNumber",
+    "position",
+)
+"""Per image, from its DICOM header: ``position`` is ImagePositionPatient projected on the
+slice normal (mm), as ``harness.imaging.ct.slice_geometry`` computes it."""
+ID_PATTERN = re.compile(r"^(ID_[0-9A-Za-z]+)_(" + "|".join(SUBTYPES) + r")$")
+
+_DOWNLOAD_FIX = (
+    "point data.root at the folder holding stage_2_train.csv and stage_2_train/ from the Kaggle "
+    "download (kaggle competitions download -c rsna-intracranial-hemorrhage-detection)"
+)
+_REDOWNLOAD_FIX = "re-download this file from Kaggle, or remove its six rows from the csv"
+_MAX_EXAMPLES = 5
+_HEADER_THREADS = 8
+_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+
+
+def label_id(image_id: str, subtype: str) -> str:
+    """The csv/submission row id of one image and subtype: ``ID_<image>_<subtype>``."""
+    return f"{image_id}_{subtype}"
+
+
+def image_path(root: Path, image_id: str) -> Path:
+    return root / IMAGE_DIR / f"{image_id}.dcm"
+
+
+def deduplicate_labels(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """``frame`` (ID, Label) with identical duplicate rows dropped.
+
+    Kaggle's stage_2_train.csv repeats some rows verbatim; those are harmless. Two rows with one
+    ID and different labels cannot both be right: DataError names the IDs and their lines.
+    """
+    frame = frame.drop_duplicates(subset=["ID", "Label"], keep="first")
+    conflicting = frame["ID"].duplicated(keep=False)
+    if conflicting.any():
+        label_text = frame["Label"].astype(str)
+        groups = list(frame.loc[conflicting].groupby("ID", sort=True).groups.items())
+        shown = []
+        for row_id, rows in groups[:_MAX_EXAMPLES]:
+            lines = ", ".join(f"line {int(i) + 2}: {label_text[i]}" for i in rows[:_MAX_EXAMPLES])
+            shown.append(f"{row_id} ({lines})")
+        n_ids = frame.loc[conflicting, "ID"].nunique()
+        raise DataError(
+            f"{where}: {n_ids} ID(s) have conflicting labels on different lines: "
+            f"{'; '.join(shown)}{_more(n_ids)}; keep the correct row of each and delete the other"
+        )
+    return frame
+
+
+def read_labels(csv_path: Path) -> pd.DataFrame:
+    """One row per image (``image_id``) with the six subtype columns as int64, sorted by id.
+
+    Raises DataError naming the file and the rows for: unreadable csv, missing columns, IDs that
+    are not ``ID_<image>_<subtype>``, labels other than 0/1, conflicting duplicates, images
+    without all six rows.
+    """
+    frame = _read_csv(csv_path)
+    problems = _label_problems(frame, str(csv_path))
+    if problems:
+        listed = "\n  ".join(f"{p.problem} ({p.fix})" for p in problems[:10])
+        raise DataError(f"{csv_path} does not match the Kaggle layout:\n  {listed}")
+    frame = deduplicate_labels(frame.loc[:, list(CSV_COLUMNS)], str(csv_path))
+    parts = frame["ID"].astype(str).str.extract(ID_PATTERN)
+    wide = (
+        pd.DataFrame(
+            {"image_id": parts[0], "subtype": parts[1], "Label": frame["Label"].astype("int64")}
+        )
+        .pivot(index="image_id", columns="subtype", values="Label")
+        .reindex(columns=list(SUBTYPES))
+    )
+    incomplete = wide.isna().any(axis=1)
+    if incomplete.any():
+        examples = [
+            f"{image_id} lacks {', '.join(wide.columns[wide.loc[image_id].isna()])}"
+            for image_id in wide.index[incomplete][:_MAX_EXAMPLES]
+        ]
+        raise DataError(
+            f"{csv_path}: {int(incomplete.sum())} image(s) do not have all six subtype rows: "
+            f"{'; '.join(examples)}{_more(int(incomplete.sum()))}; {_DOWNLOAD_FIX}"
+        )
+    wide = wide.astype("int64").sort_index()
+    wide.columns.name = None
+    return wide.reset_index()
+
+
+def read_headers(paths: Sequence[Path]) -> pd.DataFrame:
+    """``HEADER_COLUMNS`` for every file, headers only (pixel data is never read).
+
+    Raises DataError listing every file that is missing, unreadable or lacks a needed tag.
+    """
+    with ThreadPoolExecutor(_HEADER_THREADS) as pool:
+        results = list(pool.map(_header_row, paths))
+    failures = [r for r in results if isinstance(r, DataProblem)]
+    if failures:
+        listed = "\n  ".join(str(p) for p in failures[:10])
+        raise DataError(
+            f"{len(failures)} DICOM file(s) cannot be used:\n  {listed}{_more(len(failures), 10)}"
+            "\n(run `harness data check task=rsna-ich root=...` for a full report)"
+        )
+    return pd.DataFrame([r for r in results if isinstance(r, dict)], columns=list(HEADER_COLUMNS))
+
+
+def add_slice_index(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` sorted by patient, study, series and position along the slice normal, with
+    ``slice_index`` (0 = lowest position) and ``n_slices`` per series.
+
+    Ties in position are broken by InstanceNumber, as ``harness.imaging.ct.slice_order`` does,
+    then by image_id so that the order never depends on the input's.
+    """
+    keys = ["PatientID", "StudyInstanceUID", "SeriesInstanceUID", "position", "InstanceNumber"]
+    ordered = table.sort_values([*keys, "image_id"], kind="stable", ignore_index=True)
+    series = ordered.groupby("SeriesInstanceUID", sort=False)
+    ordered["slice_index"] = series.cumcount().astype("int64")
+    ordered["n_slices"] = series["image_id"].transform("size").astype("int64")
+    return ordered
+
+
+def read_train_table(root: str | Path) -> pd.DataFrame:
+    """The labelled table: one row per image with ``image_id``, absolute ``path``, the header
+    columns, ``slice_index`` and ``n_slices``, and the six subtype labels.
+
+    Sorted so that the slices of a series are consecutive and in position order.
+    """
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        raise DataError(f"data root {root} is not a folder; {_DOWNLOAD_FIX}")
+    labels = read_labels(root / LABEL_CSV)
+    paths = [image_path(root, image_id) for image_id in labels["image_id"]]
+    headers = read_headers(paths)
+    table = pd.concat(
+        [
+            labels[["image_id"]],
+            pd.Series([str(p) for p in paths], name="path"),
+            headers,
+            labels[list(SUBTYPES)],
+        ],
+        axis=1,
+    )
+    ordered = add_slice_index(table)
+    columns = ["image_id", "path", *HEADER_COLUMNS, "slice_index", "n_slices", *SUBTYPES]
+    return ordered.loc[:, columns]
+
+
+def check_layout(
+    root: str | Path, *, decode: bool = True, limit: int | None = None
+) -> list[DataProblem]:
+    """Every problem with a dataset on disk; an empty list means ``read_train_table`` succeeds.
+
+    Every image's file is looked for. The first ``limit`` files found (all when None) have their
+    header read and checked for the tags the task needs; with ``decode`` their pixel data is
+    decoded and converted to HU too (slow on the full 450 GB download).
+    """
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        return [DataProblem(str(root), "data root is not a folder", _DOWNLOAD_FIX)]
+    csv_path = root / LABEL_CSV
+    image_dir = root / IMAGE_DIR
+    problems: list[DataProblem] = []
+    if not image_dir.is_dir():
+        problems.append(DataProblem(str(image_dir), "image folder not found", _DOWNLOAD_FIX))
+    if not csv_path.is_file():
+        return [*problems, DataProblem(str(csv_path), "file not found", _DOWNLOAD_FIX)]
+    try:
+        frame = _read_csv(csv_path)
+    except DataError as err:
+        return [*problems, DataProblem(str(csv_path), str(err), _DOWNLOAD_FIX)]
+    table_problems = _label_problems(frame, str(csv_path))
+    problems.extend(table_problems)
+    if table_problems:
+        return problems
+    try:
+        labels = read_labels(csv_path)
+        problems.extend(_any_problems(labels, str(csv_path)))
+        image_ids = labels["image_id"]
+    except DataError as err:  # conflicting duplicates, incomplete images
+        problems.append(DataProblem(str(csv_path), str(err).removeprefix(f"{csv_path}: ")))
+        image_ids = frame["ID"].astype(str).str.extract(ID_PATTERN)[0].drop_duplicates()
+    if image_dir.is_dir():
+        problems.extend(_image_problems(root, image_ids, decode=decode, limit=limit))
+    return problems
+
+
+def _read_csv(csv_path: Path) -> pd.DataFrame:
+    if not csv_path.is_file():
+        raise DataError(f"{csv_path} not found; {_DOWNLOAD_FIX}")
+    try:
+        return pd.read_csv(csv_path, dtype={"ID": str})
+    except _CSV_ERRORS as err:
+        raise DataError(f"{csv_path} is not a readable CSV file ({err}); {_DOWNLOAD_FIX}") from err
+
+
+def _more(count: int, shown: int = _MAX_EXAMPLES) -> str:
+    return f" and {count - shown} more" if count > shown else ""
+
+
+def _lines(mask: pd.Series) -> str:
+    """CSV line numbers (header = line 1) of the first rows where ``mask`` holds."""
+    lines = [int(i) + 2 for i in np.flatnonzero(mask.to_numpy())[:_MAX_EXAMPLES]]
+    return ", ".join(map(str, lines)) + (", ..." if int(mask.sum()) > _MAX_EXAMPLES else "")
+
+
+def _label_problems(frame: pd.DataFrame, where: str) -> list[DataProblem]:
+    """Column, ID and label value problems of the raw csv (duplicates are read_labels' job)."""
+    missing = [c for c in CSV_COLUMNS if c not in frame.columns]
+    if missing:
+        return [
+            DataProblem(
+                where,
+                f"missing column(s) {', '.join(missing)}; "
+                f"found {', '.join(map(str, frame.columns))}",
+                f"restore Kaggle's header ID,Label; {_DOWNLOAD_FIX}",
+            )
+        ]
+    if frame.empty:
+        return [DataProblem(where, "the table has no rows", _DOWNLOAD_FIX)]
+    problems = []
+    bad_id = ~frame["ID"].astype(str).str.fullmatch(ID_PATTERN) | frame["ID"].isna()
+    if bad_id.any():
+        examples = ", ".join(repr(v) for v in frame.loc[bad_id, "ID"].head(_MAX_EXAMPLES))
+        problems.append(
+            DataProblem(
+                where,
+                f"{int(bad_id.sum())} ID(s) are not ID_<image>_<subtype> with subtype one of "
+                f"{', '.join(SUBTYPES)}, e.g. {examples} on line(s) {_lines(bad_id)}",
+                "fix or remove those rows",
+            )
+        )
+    bad_label = ~frame["Label"].isin((0, 1))
+    if bad_label.any():
+        examples = ", ".join(repr(v) for v in frame.loc[bad_label, "Label"].head(_MAX_EXAMPLES))
+        problems.append(
+            DataProblem(
+                where,
+                f"Label must be 0 or 1: {int(bad_label.sum())} row(s) are not, e.g. {examples} "
+                f"on line(s) {_lines(bad_label)}",
+                "fix or remove those rows",
+            )
+        )
+    return problems
+
+
+def _any_problems(labels: pd.DataFrame, where: str) -> list[DataProblem]:
+    """Images whose ``any`` label is not the union of their subtype labels."""
+    union = labels[list(SUBTYPES[:-1])].max(axis=1)
+    wrong = labels["any"] != union
+    if not wrong.any():
+        return []
+    examples = ", ".join(labels.loc[wrong, "image_id"].head(_MAX_EXAMPLES))
+    return [
+        DataProblem(
+            where,
+            f"{int(wrong.sum())} image(s) have an 'any' label that is not the union of their "
+            f"subtype labels, e.g. {examples}{_more(int(wrong.sum()))}",
+            "check those rows against the Kaggle download",
+        )
+    ]
+
+
+def _header_row(path: Path) -> dict[str, object] | DataProblem:
+    """The header columns of one file, or the problem that stops it being used."""
+    try:
+        header = read_header(path)
+    except DicomReadError as err:
+        return DataProblem(str(path), err.reason, _REDOWNLOAD_FIX)
+    missing = [tag for tag in HEADER_COLUMNS[:3] if not str(header.get(tag, "")).strip()]
+    if "ImagePositionPatient" not in header:
+        missing.append("ImagePositionPatient")
+    if missing:
+        return DataProblem(str(path), f"header lacks {', '.join(missing)}", _REDOWNLOAD_FIX)
+    geometry = slice_geometry(header)
+    return {
+        "PatientID": str(header.PatientID),
+        "StudyInstanceUID": str(header.StudyInstanceUID),
+        "SeriesInstanceUID": str(header.SeriesInstanceUID),
+        "InstanceNumber": -1 if geometry.instance_number is None else geometry.instance_number,
+        "position": geometry.position,
+    }
+
+
+def _image_problems(
+    root: Path, image_ids: pd.Series, *, decode: bool, limit: int | None
+) -> list[DataProblem]:
+    problems: list[DataProblem] = []
+    opened = 0
+    for image_id in image_ids:
+        path = image_path(root, str(image_id))
+        if not path.is_file():
+            problems.append(
+                DataProblem(
+                    str(path),
+                    f"image file missing (image {image_id})",
+                    "re-download stage_2_train/ or remove the image's six rows from the csv",
+                )
+            )
+            continue
+        if limit is not None and opened >= limit:
+            continue
+        opened += 1
+        found = _header_row(path)
+        if isinstance(found, DataProblem):
+            problems.append(found)
+            continue
+        if decode:
+            try:
+                image = read_dicom(path)
+                to_hu(image.pixels, image.header)
+            except DicomReadError as err:
+                problems.append(DataProblem(str(path), err.reason, _REDOWNLOAD_FIX))
+            except (ValueError, TypeError) as err:
+                problems.append(
+                    DataProblem(str(path), f"no HU values ({err})", "check RescaleSlope/Intercept")
+                )
+    return problems
