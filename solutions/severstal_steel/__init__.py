@@ -1,0 +1,1 @@
+"""Solutions of the severstal-steel task."""

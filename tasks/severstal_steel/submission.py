@@ -1,0 +1,199 @@
+"""Answers (the Kaggle solution file) and the submission validator.
+
+A submission is the competition's ``ImageId_ClassId,EncodedPixels``: four rows per image
+(``0002cc93b.jpg_1`` ... ``_4``), each an absolute RLE (1-based start, length, column-major)
+of the predicted mask of that class, the empty string for no defect. Answers carry each image's
+``height`` and ``width`` as well, since an RLE only makes sense against an image size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.api import DataError, InvalidSubmission
+from harness.segmentation.rle import absolute_runs
+from tasks.severstal_steel.layout import (
+    CLASS_IDS,
+    IMAGE_DIR,
+    IMAGE_SIZE,
+    MASK_COLUMNS,
+    TRAIN_CSV,
+    read_train_table,
+)
+
+ID_COLUMN = "ImageId_ClassId"
+SUBMISSION_COLUMNS: tuple[str, ...] = (ID_COLUMN, "EncodedPixels")
+ANSWER_COLUMNS: tuple[str, ...] = (ID_COLUMN, "EncodedPixels", "height", "width")
+_MAX_EXAMPLES = 5
+_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+
+
+def pair_id(image_id: str, class_id: int) -> str:
+    """The submission's row id of one (image, class) pair: ``f"{ImageId}_{ClassId}"``."""
+    return f"{image_id}_{class_id}"
+
+
+def image_ids(pair_ids: pd.Series) -> pd.Series:
+    """The ImageId part of ``ImageId_ClassId`` values."""
+    return pair_ids.astype(str).str.rsplit("_", n=1).str[0]
+
+
+def answers_from_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Four answer rows per image of a labelled table, by ImageId then ClassId."""
+    table = table.sort_values("ImageId", kind="stable")
+    n_classes = len(CLASS_IDS)
+    images = np.repeat(table["ImageId"].astype(str).to_numpy(), n_classes)
+    classes = np.tile(CLASS_IDS, len(table))
+    return pd.DataFrame(
+        {
+            ID_COLUMN: [pair_id(i, int(k)) for i, k in zip(images, classes, strict=True)],
+            "EncodedPixels": table[list(MASK_COLUMNS)].astype(str).to_numpy().ravel(),
+            "height": np.repeat(table["height"].to_numpy(np.int64), n_classes),
+            "width": np.repeat(table["width"].to_numpy(np.int64), n_classes),
+        }
+    )
+
+
+def read_answers(path: str | Path) -> pd.DataFrame:
+    """Answers from a dataset's train.csv or from a solution file.
+
+    A ``train.csv`` next to ``train_images/`` is read as a whole dataset (every image, four
+    rows each, sizes from the JPEG headers). Any other file needs the columns ImageId_ClassId,
+    EncodedPixels, one row per pair, and may give ``height`` and ``width``; without them images
+    are the competition's 256x1600. Raises DataError naming the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"answers file {path} not found")
+    if path.name == TRAIN_CSV and (path.parent / IMAGE_DIR).is_dir():
+        return answers_from_table(read_train_table(path.parent))
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except _CSV_ERRORS as err:
+        raise DataError(f"answers file {path} is not a readable CSV file: {err}") from err
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in SUBMISSION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"answers file {path} lacks column(s) {', '.join(missing)}; expected a solution file "
+            f"with {', '.join(SUBMISSION_COLUMNS)} (and optionally height, width), or a "
+            f"dataset's {TRAIN_CSV} next to its {IMAGE_DIR}/"
+        )
+    for column, size in zip(("height", "width"), IMAGE_SIZE, strict=True):
+        frame[column] = pd.to_numeric(frame[column]) if column in frame.columns else size
+    answers = frame.loc[:, list(ANSWER_COLUMNS)].astype({"height": "int64", "width": "int64"})
+    ids = answers[ID_COLUMN].str.strip()
+    duplicated = ids.duplicated()
+    if duplicated.any():
+        examples = ids[duplicated].head(_MAX_EXAMPLES).tolist()
+        raise DataError(f"answers file {path}: {ID_COLUMN}(s) on several rows, e.g. {examples}")
+    bad_ids = ~ids.str.fullmatch(r".+_[1-4]")
+    if bad_ids.any():
+        examples = ids[bad_ids].head(_MAX_EXAMPLES).tolist()
+        raise DataError(
+            f"answers file {path}: {ID_COLUMN} must end in _1 to _4, e.g. 0002cc93b.jpg_3; "
+            f"found {examples}"
+        )
+    for position, (pair, rle, height, width) in enumerate(
+        zip(
+            ids,
+            answers["EncodedPixels"].str.strip(),
+            answers["height"],
+            answers["width"],
+            strict=True,
+        )
+    ):
+        try:
+            absolute_runs(rle, (int(height), int(width)))
+        except ValueError as err:
+            raise DataError(f"answers file {path}, row {position + 1} ({pair}): {err}") from err
+    answers[ID_COLUMN] = ids
+    answers["EncodedPixels"] = answers["EncodedPixels"].str.strip()
+    order = np.lexsort((ids.str.rsplit("_", n=1).str[1], image_ids(ids)))
+    return answers.iloc[order].reset_index(drop=True)
+
+
+def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+    """The submission aligned row for row with ``answers``: ImageId_ClassId, EncodedPixels.
+
+    Raises InvalidSubmission listing every problem: missing columns first, then ids (empty,
+    repeated, absent from or unknown to the answers), then masks (malformed RLE against the
+    image's size: non-integers, an odd number of values, starts below 1, non-positive lengths,
+    unsorted or overlapping runs, runs past the image). Rows are numbered from 1, header
+    excluded. An empty cell is an empty mask.
+    """
+    submission = submission.rename(columns=lambda c: str(c).strip())
+    missing_columns = [c for c in SUBMISSION_COLUMNS if c not in submission.columns]
+    if missing_columns:
+        raise InvalidSubmission(
+            f"submission lacks column(s) {', '.join(missing_columns)}; found columns: "
+            f"{', '.join(map(str, submission.columns)) or '(none)'}; "
+            f"expected {', '.join(SUBMISSION_COLUMNS)}"
+        )
+    raw_ids = submission[ID_COLUMN].reset_index(drop=True)
+    no_id = raw_ids.isna() | (raw_ids.astype(str).str.strip() == "")
+    ids = raw_ids.astype(str).str.strip()
+    expected = answers[ID_COLUMN].astype(str)
+    problems: list[str] = []
+
+    if no_id.any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(no_id)[:_MAX_EXAMPLES])
+        problems.append(f"{int(no_id.sum())} row(s) have no {ID_COLUMN}: rows {rows}")
+    counts = ids[~no_id].value_counts(sort=False)
+    repeated = counts.index[counts > 1].tolist()
+    if repeated:
+        problems.append(
+            f"{len(repeated)} {ID_COLUMN}(s) have several rows (one row per image and class, the "
+            f"union of its regions): {', '.join(repeated[:_MAX_EXAMPLES])}{_more(len(repeated))}"
+        )
+    absent = sorted(set(expected) - set(ids[~no_id]))
+    if absent:
+        problems.append(
+            f"{len(absent)} {ID_COLUMN}(s) of the answers are missing from the submission, e.g. "
+            f"{', '.join(absent[:_MAX_EXAMPLES])}{_more(len(absent))} (write four rows per "
+            "image, ClassId 1 to 4, with an empty EncodedPixels for no defect)"
+        )
+    unknown = sorted(set(ids[~no_id]) - set(expected))
+    if unknown:
+        problems.append(
+            f"{len(unknown)} {ID_COLUMN}(s) are not in the answers, e.g. "
+            f"{', '.join(unknown[:_MAX_EXAMPLES])}{_more(len(unknown))} (ids are "
+            "<ImageId>_<ClassId> with the ImageId's .jpg and ClassId 1 to 4)"
+        )
+
+    masks = submission["EncodedPixels"].reset_index(drop=True).map(_as_text)
+    shapes = dict(zip(expected, zip(answers["height"], answers["width"], strict=True), strict=True))
+    bad_masks: list[str] = []
+    for position, (pair, rle) in enumerate(zip(ids, masks, strict=True)):
+        if pair not in shapes:
+            continue
+        height, width = shapes[pair]
+        try:
+            absolute_runs(rle, (int(height), int(width)))
+        except ValueError as err:
+            bad_masks.append(f"row {position + 1} ({pair}): {err}")
+    if bad_masks:
+        problems.append(
+            f"{len(bad_masks)} row(s) have a malformed EncodedPixels:\n  "
+            + "\n  ".join(bad_masks[:_MAX_EXAMPLES])
+            + _more(len(bad_masks))
+        )
+
+    if problems:
+        raise InvalidSubmission("invalid submission:\n- " + "\n- ".join(problems))
+    aligned = pd.Series(masks.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
+    return pd.DataFrame({ID_COLUMN: expected.to_numpy(), "EncodedPixels": aligned.to_numpy()})
+
+
+def _as_text(value: object) -> str:
+    """A cell as RLE text: pandas reads an empty cell as NaN (a whole empty column as float)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _more(count: int) -> str:
+    return f" and {count - _MAX_EXAMPLES} more" if count > _MAX_EXAMPLES else ""

@@ -1,0 +1,85 @@
+"""The severstal-steel task: Severstal: Steel Defect Detection (Kaggle, 2019)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from harness.api import DataProblem, DataView, Task
+from tasks.severstal_steel import synthetic
+from tasks.severstal_steel.layout import LABEL_COLUMNS, check_layout, read_train_table
+from tasks.severstal_steel.metric import mean_dice
+from tasks.severstal_steel.split import holdout_split
+from tasks.severstal_steel.submission import (
+    ID_COLUMN,
+    answers_from_table,
+    image_ids,
+    read_answers,
+    validate_submission,
+)
+
+
+class SeverstalSteelTask(Task):
+    """Steel-strip JPEGs in, one mask per image and defect class out (RLE), mean Dice."""
+
+    name: ClassVar[str] = "severstal-steel"
+    version: ClassVar[str] = "1.0"
+    metric_name: ClassVar[str] = "Dice"
+    greater_is_better: ClassVar[bool] = True
+    split_version: ClassVar[str] = "v1"
+    synth_config: ClassVar[type] = synthetic.SteelSynthConfig
+    contract_synth: ClassVar[dict[str, Any]] = {
+        "n_images": 30,
+        "height": 32,
+        "width": 200,
+        "defect_fraction": 0.6,
+    }
+
+    def synthesize(self, root: Path, config: Any, seed: int) -> None:
+        synthetic.synthesize(root, config, seed)
+
+    def check(
+        self, root: Path, *, decode: bool = True, limit: int | None = None
+    ) -> list[DataProblem]:
+        return check_layout(root, decode=decode, limit=limit)
+
+    def load(self, root: Path) -> pd.DataFrame:
+        return read_train_table(root)
+
+    def split(self, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return holdout_split(table, version=self.split_version)
+
+    def public_view(self, holdout: pd.DataFrame) -> pd.DataFrame:
+        return holdout.drop(columns=list(LABEL_COLUMNS)).reset_index(drop=True)
+
+    def answers(self, holdout: pd.DataFrame) -> pd.DataFrame:
+        return answers_from_table(holdout)
+
+    def read_answers(self, path: Path) -> pd.DataFrame:
+        return read_answers(path)
+
+    def validate(self, submission: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+        return validate_submission(submission, answers)
+
+    def score(self, submission: pd.DataFrame, answers: pd.DataFrame) -> float:
+        # A misaligned pair would score silently wrong, so check what validate() guarantees.
+        if not np.array_equal(
+            submission[ID_COLUMN].astype(str).to_numpy(), answers[ID_COLUMN].astype(str).to_numpy()
+        ):
+            raise ValueError("submission rows do not match the answers: pass it through validate()")
+        shapes = list(zip(answers["height"], answers["width"], strict=True))
+        return mean_dice(
+            submission["EncodedPixels"].astype(str).tolist(),
+            answers["EncodedPixels"].astype(str).tolist(),
+            shapes,
+        )
+
+    def groups(self, answers: pd.DataFrame) -> np.ndarray:
+        """The image of each (image, class) row: the bootstrap resamples whole images."""
+        return image_ids(answers[ID_COLUMN]).to_numpy()
+
+    def n_inputs(self, view: DataView) -> int:
+        return len(view.frame)

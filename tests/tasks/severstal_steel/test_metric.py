@@ -1,0 +1,38 @@
+"""Mean Dice over (image, class) pairs, hand-computed, with the empty/empty convention."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks.severstal_steel.metric import mean_dice, pair_dice
+
+SHAPE = (4, 3)
+
+
+def test_edge_cases() -> None:
+    assert pair_dice("", "", *SHAPE) == 1.0
+    assert pair_dice("", "1 1", *SHAPE) == 0.0
+    assert pair_dice("1 1", "", *SHAPE) == 0.0
+    assert pair_dice("1 12", "1 12", *SHAPE) == 1.0
+
+
+def test_hand_computed_mean_over_image_class_pairs() -> None:
+    # One image, four classes:
+    #   class 1 both empty -> 1;
+    #   class 2 prediction pixels 3..6 (1-based), truth 5..7 and 10 -> overlap {5, 6} = 2,
+    #     sizes 4 + 4 -> 2 * 2 / 8 = 0.5;
+    #   class 3 prediction 1..2, truth empty -> 0;
+    #   class 4 prediction 1..3, truth 2..3 -> overlap 2, sizes 3 + 2 -> 0.8.
+    predictions = ["", "3 4", "1 2", "1 3"]
+    truths = ["", "5 3 10 1", "", "2 2"]
+    expected = (1 + 0.5 + 0 + 0.8) / 4
+    assert mean_dice(predictions, truths, [SHAPE] * 4) == pytest.approx(expected)
+
+
+def test_malformed_rle_and_unpaired_inputs_raise() -> None:
+    with pytest.raises(ValueError, match="1-based"):
+        pair_dice("0 2", "", *SHAPE)
+    with pytest.raises(ValueError, match="pair up"):
+        mean_dice([""], ["", ""], [SHAPE])
+    with pytest.raises(ValueError, match="no"):
+        mean_dice([], [], [])
