@@ -22,7 +22,11 @@ def _split(table: pd.DataFrame, strata: pd.Series, **kwargs: object):
 
 
 def _table(n_studies: int, rows_per_study: int = 3) -> pd.DataFrame:
-    rows = [(f"s{k:03d}", k * rows_per_study + i) for k in range(n_studies) for i in range(rows_per_study)]
+    rows = [
+        (f"s{k:03d}", k * rows_per_study + i)
+        for k in range(n_studies)
+        for i in range(rows_per_study)
+    ]
     return pd.DataFrame(rows, columns=["study", "row"])
 
 
