@@ -13,11 +13,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.api import DataError, InvalidSubmission
+from harness.api import DataError
+from harness.submissions import (
+    id_problems,
+    probability_problems,
+    raise_problems,
+    require_columns,
+    rows,
+)
 from tasks.rsna_cervical.layout import TARGETS
 
 SUBMISSION_COLUMNS: tuple[str, ...] = ("row_id", "fractured")
-_MAX_EXAMPLES = 5
 _ROW_ID = r"^(.+)_(" + "|".join(TARGETS) + r")$"
 
 
@@ -59,7 +65,7 @@ def read_answers(path: str | Path) -> pd.DataFrame:
         bad = ~frame.loc[:, list(TARGETS)].isin((0, 1)).all(axis=1)
         if bad.any():
             raise DataError(
-                f"answers file {path}: targets must be 0 or 1, rows {_rows(bad)} are not"
+                f"answers file {path}: targets must be 0 or 1, rows {rows(bad)} are not"
             )
         if frame["StudyInstanceUID"].duplicated().any():
             raise DataError(f"answers file {path}: a StudyInstanceUID appears more than once")
@@ -72,12 +78,12 @@ def read_answers(path: str | Path) -> pd.DataFrame:
         )
     bad = ~frame["fractured"].isin((0, 1))
     if bad.any():
-        raise DataError(f"answers file {path}: fractured must be 0 or 1, rows {_rows(bad)} are not")
+        raise DataError(f"answers file {path}: fractured must be 0 or 1, rows {rows(bad)} are not")
     ids = frame["row_id"].astype(str)
     uids, targets = split_row_ids(ids)
     bad = ~targets.isin(TARGETS)
     if bad.any():
-        raise DataError(f"answers file {path}: row_id without a known target, rows {_rows(bad)}")
+        raise DataError(f"answers file {path}: row_id without a known target, rows {rows(bad)}")
     if ids.duplicated().any():
         raise DataError(
             f"answers file {path}: duplicate row_id(s), e.g. {ids[ids.duplicated()].iloc[0]}"
@@ -97,21 +103,6 @@ def read_answers(path: str | Path) -> pd.DataFrame:
     return answers.reset_index(drop=True)
 
 
-def _rows(mask: pd.Series) -> str:
-    """1-based row numbers (header excluded) of the first rows where ``mask`` holds."""
-    rows = (np.flatnonzero(mask.to_numpy())[:_MAX_EXAMPLES] + 1).tolist()
-    return ", ".join(map(str, rows)) + _more(int(mask.sum()))
-
-
-def _row(position: int, ids: pd.Series) -> str:
-    """How a message names a row: 1-based, header excluded, with its row_id."""
-    return f"row {position + 1} (row_id {ids.iloc[position]})"
-
-
-def _more(count: int) -> str:
-    return f" and {count - _MAX_EXAMPLES} more" if count > _MAX_EXAMPLES else ""
-
-
 def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
     """The submission aligned row for row with ``answers`` (row_id, float fractured).
 
@@ -120,72 +111,29 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     NaN/inf, outside [0, 1]), each naming rows (1-based, header excluded) and their row_id.
     Columns besides row_id and fractured are ignored.
     """
-    missing_columns = [c for c in SUBMISSION_COLUMNS if c not in submission.columns]
-    if missing_columns:
-        raise InvalidSubmission(
-            f"submission lacks column(s) {', '.join(missing_columns)}; found columns: "
-            f"{', '.join(map(str, submission.columns)) or '(none)'}; "
-            f"expected {', '.join(SUBMISSION_COLUMNS)}"
-        )
-    ids = submission["row_id"].reset_index(drop=True)
-    no_id = ids.isna()
-    ids = ids.astype(str)
+    require_columns(submission, SUBMISSION_COLUMNS)
+    raw_ids = submission["row_id"].reset_index(drop=True)
+    no_id = raw_ids.isna().to_numpy()
+    ids = raw_ids.astype(str)
     expected = answers["row_id"].astype(str)
-    problems: list[str] = []
-
-    if no_id.any():
-        problems.append(f"{int(no_id.sum())} row(s) have no row_id: rows {_rows(no_id)}")
-    counts = ids[~no_id].value_counts(sort=False)
-    duplicates = counts.index[counts > 1].tolist()
-    if duplicates:
-        problems.append(
-            f"{len(duplicates)} row_id(s) appear more than once: "
-            f"{', '.join(duplicates[:_MAX_EXAMPLES])}{_more(len(duplicates))}"
-        )
-    absent = sorted(set(expected) - set(ids[~no_id]))
-    if absent:
-        problems.append(
-            f"{len(absent)} row_id(s) of the answers are missing from the submission, e.g. "
-            f"{', '.join(absent[:_MAX_EXAMPLES])}{_more(len(absent))}"
-        )
-    unknown = sorted(set(ids[~no_id]) - set(expected))
-    if unknown:
-        problems.append(
-            f"{len(unknown)} row_id(s) are not in the answers, e.g. "
-            f"{', '.join(unknown[:_MAX_EXAMPLES])}{_more(len(unknown))} (row ids are "
-            f"{{StudyInstanceUID}}_{{target}} with target one of {', '.join(TARGETS)})"
-        )
-
-    raw = submission["fractured"].reset_index(drop=True)
-    values = pd.to_numeric(raw, errors="coerce").astype("float64")
-    not_number = (values.isna() & raw.notna()).to_numpy()
-    if not_number.any():
-        where = np.flatnonzero(not_number)
-        examples = ", ".join(f"{_row(i, ids)}: {raw.iloc[i]!r}" for i in where[:_MAX_EXAMPLES])
-        problems.append(
-            f"fractured must be a number: {len(where)} row(s) are not, e.g. {examples}"
-            f"{_more(len(where))}"
-        )
-    not_finite = ~np.isfinite(values.to_numpy()) & ~not_number
-    if not_finite.any():
-        where = np.flatnonzero(not_finite)
-        examples = ", ".join(f"{_row(i, ids)}: {values.iloc[i]}" for i in where[:_MAX_EXAMPLES])
-        problems.append(
-            f"fractured must be finite: {len(where)} row(s) are empty, NaN or infinite, e.g. "
-            f"{examples}{_more(len(where))}"
-        )
-    out_of_range = ((values < 0.0) | (values > 1.0)).to_numpy() & ~not_finite
-    if out_of_range.any():
-        where = np.flatnonzero(out_of_range)
-        examples = ", ".join(f"{_row(i, ids)}: {values.iloc[i]}" for i in where[:_MAX_EXAMPLES])
-        problems.append(
-            f"fractured must lie in [0, 1]: {len(where)} row(s) are outside, e.g. {examples}"
-            f"{_more(len(where))}; the metric would clip them, but the harness rejects "
-            "out-of-range values as a likely bug (logits or percentages instead of probabilities?)"
-        )
-
-    if problems:
-        raise InvalidSubmission("invalid submission:\n- " + "\n- ".join(problems))
+    problems = id_problems(
+        ids,
+        no_id,
+        expected,
+        name="row_id",
+        unknown_hint=" (row ids are {StudyInstanceUID}_{target} with target one of "
+        + ", ".join(TARGETS)
+        + ")",
+    )
+    value_problems, values = probability_problems(
+        submission["fractured"].reset_index(drop=True),
+        ids,
+        column="fractured",
+        name="row_id",
+        clip_note="the metric would clip them, but the harness rejects out-of-range values as "
+        "a likely bug (logits or percentages instead of probabilities?)",
+    )
+    raise_problems(problems + value_problems)
     aligned = pd.Series(values.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
     return pd.DataFrame(
         {"row_id": expected.to_numpy(), "fractured": aligned.to_numpy(dtype=np.float64)}

@@ -12,12 +12,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.api import DataError, InvalidSubmission
+from harness.api import DataError
+from harness.submissions import (
+    MAX_EXAMPLES,
+    id_problems,
+    probability_problems,
+    raise_problems,
+    require_columns,
+)
 from tasks.rsna_ich.layout import ID_PATTERN, SUBTYPES, deduplicate_labels, label_id
 
 SUBMISSION_COLUMNS: tuple[str, ...] = ("ID", "Label")
 GROUP_COLUMN = "StudyInstanceUID"
-_MAX_EXAMPLES = 5
 
 
 def submission_frame(image_ids: pd.Series | list[str], probabilities: np.ndarray) -> pd.DataFrame:
@@ -76,7 +82,7 @@ def read_answers(path: str | Path) -> pd.DataFrame:
         )
     bad = ~frame["Label"].isin((0, 1)) | ~frame["ID"].astype(str).str.fullmatch(ID_PATTERN)
     if bad.any():
-        rows = ", ".join(str(i + 1) for i in np.flatnonzero(bad.to_numpy())[:_MAX_EXAMPLES])
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(bad.to_numpy())[:MAX_EXAMPLES])
         raise DataError(
             f"answers file {path}: {int(bad.sum())} row(s) lack an ID_<image>_<subtype> ID or a "
             f"0/1 Label, e.g. rows {rows}"
@@ -89,15 +95,6 @@ def read_answers(path: str | Path) -> pd.DataFrame:
     return answers.sort_values("ID", ignore_index=True)
 
 
-def _more(count: int) -> str:
-    return f" and {count - _MAX_EXAMPLES} more" if count > _MAX_EXAMPLES else ""
-
-
-def _row(position: int, ids: pd.Series) -> str:
-    """How a message names a row: 1-based, header excluded, with its ID."""
-    return f"row {position + 1} (ID {ids.iloc[position]})"
-
-
 def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
     """The submission aligned row for row with ``answers`` (ID, float Label).
 
@@ -106,74 +103,27 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     number, NaN/inf, outside [0, 1]). Rows are numbered from 1, header excluded. Extra columns
     are ignored.
     """
-    missing_columns = [c for c in SUBMISSION_COLUMNS if c not in submission.columns]
-    if missing_columns:
-        raise InvalidSubmission(
-            f"submission lacks column(s) {', '.join(missing_columns)}; found columns: "
-            f"{', '.join(map(str, submission.columns)) or '(none)'}; expected ID, Label"
-        )
-    ids = submission["ID"].reset_index(drop=True)
-    no_id = ids.isna().to_numpy()
-    ids = ids.astype(str)
+    require_columns(submission, SUBMISSION_COLUMNS)
+    raw_ids = submission["ID"].reset_index(drop=True)
+    no_id = raw_ids.isna().to_numpy()
+    ids = raw_ids.astype(str)
     expected = answers["ID"].astype(str)
-    problems: list[str] = []
-
-    if no_id.any():
-        where = np.flatnonzero(no_id)
-        shown = ", ".join(str(i + 1) for i in where[:_MAX_EXAMPLES])
-        problems.append(f"{len(where)} row(s) have no ID: rows {shown}{_more(len(where))}")
-    duplicated = ids.duplicated(keep="first").to_numpy() & ~no_id
-    if duplicated.any():
-        where = np.flatnonzero(duplicated)
-        shown = ", ".join(_row(i, ids) for i in where[:_MAX_EXAMPLES])
-        problems.append(
-            f"{len(where)} row(s) repeat an ID of an earlier row: {shown}{_more(len(where))}"
-        )
-    present = set(ids[~no_id])
-    absent = [i for i in expected if i not in present]
-    if absent:
-        problems.append(
-            f"{len(absent)} row(s) of the answers are missing from the submission (every image "
-            f"needs all six subtypes), e.g. {', '.join(absent[:_MAX_EXAMPLES])}{_more(len(absent))}"
-        )
-    known = set(expected)
-    unknown = np.flatnonzero(~ids.isin(known).to_numpy() & ~no_id)
-    if len(unknown):
-        shown = ", ".join(_row(i, ids) for i in unknown[:_MAX_EXAMPLES])
-        problems.append(
-            f"{len(unknown)} row(s) have an ID that is not in the answers: {shown}"
-            f"{_more(len(unknown))} (IDs are ID_<image>_<subtype>, subtype one of "
-            f"{', '.join(SUBTYPES)})"
-        )
-
-    raw = submission["Label"].reset_index(drop=True)
-    values = pd.to_numeric(raw, errors="coerce").astype("float64")
-    not_number = (values.isna() & raw.notna()).to_numpy()
-    if not_number.any():
-        where = np.flatnonzero(not_number)
-        shown = ", ".join(f"{_row(i, ids)}: {raw.iloc[i]!r}" for i in where[:_MAX_EXAMPLES])
-        problems.append(
-            f"Label must be a number: {len(where)} row(s) are not, e.g. {shown}{_more(len(where))}"
-        )
-    not_finite = ~np.isfinite(values.to_numpy()) & ~not_number
-    if not_finite.any():
-        where = np.flatnonzero(not_finite)
-        shown = ", ".join(f"{_row(i, ids)}: {values.iloc[i]}" for i in where[:_MAX_EXAMPLES])
-        problems.append(
-            f"Label must be finite: {len(where)} row(s) are empty, NaN or infinite, e.g. {shown}"
-            f"{_more(len(where))}"
-        )
-    out_of_range = ((values < 0.0) | (values > 1.0)).to_numpy() & ~not_finite
-    if out_of_range.any():
-        where = np.flatnonzero(out_of_range)
-        shown = ", ".join(f"{_row(i, ids)}: {values.iloc[i]}" for i in where[:_MAX_EXAMPLES])
-        problems.append(
-            f"Label must lie in [0, 1]: {len(where)} row(s) are outside, e.g. {shown}"
-            f"{_more(len(where))}; the log loss would clip them, but the harness rejects them as "
-            "a likely bug (logits instead of probabilities?)"
-        )
-
-    if problems:
-        raise InvalidSubmission("invalid submission:\n- " + "\n- ".join(problems))
+    problems = id_problems(
+        ids,
+        no_id,
+        expected,
+        name="ID",
+        missing_hint=" (every image needs all six subtypes)",
+        unknown_hint=" (IDs are ID_<image>_<subtype>, subtype one of " + ", ".join(SUBTYPES) + ")",
+    )
+    value_problems, values = probability_problems(
+        submission["Label"].reset_index(drop=True),
+        ids,
+        column="Label",
+        name="ID",
+        clip_note="the log loss would clip them, but the harness rejects them as a likely bug "
+        "(logits instead of probabilities?)",
+    )
+    raise_problems(problems + value_problems)
     aligned = pd.Series(values.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
     return pd.DataFrame({"ID": expected.to_numpy(), "Label": aligned.to_numpy(dtype=np.float64)})

@@ -13,8 +13,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.api import DataError, InvalidSubmission
+from harness.api import DataError
 from harness.segmentation.rle import absolute_runs
+from harness.submissions import (
+    MAX_EXAMPLES,
+    id_problems,
+    more,
+    raise_problems,
+    require_columns,
+)
 from tasks.severstal_steel.layout import (
     CLASS_IDS,
     IMAGE_DIR,
@@ -27,7 +34,6 @@ from tasks.severstal_steel.layout import (
 ID_COLUMN = "ImageId_ClassId"
 SUBMISSION_COLUMNS: tuple[str, ...] = (ID_COLUMN, "EncodedPixels")
 ANSWER_COLUMNS: tuple[str, ...] = (ID_COLUMN, "EncodedPixels", "height", "width")
-_MAX_EXAMPLES = 5
 _CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
 
@@ -88,11 +94,11 @@ def read_answers(path: str | Path) -> pd.DataFrame:
     ids = answers[ID_COLUMN].str.strip()
     duplicated = ids.duplicated()
     if duplicated.any():
-        examples = ids[duplicated].head(_MAX_EXAMPLES).tolist()
+        examples = ids[duplicated].head(MAX_EXAMPLES).tolist()
         raise DataError(f"answers file {path}: {ID_COLUMN}(s) on several rows, e.g. {examples}")
     bad_ids = ~ids.str.fullmatch(r".+_[1-4]")
     if bad_ids.any():
-        examples = ids[bad_ids].head(_MAX_EXAMPLES).tolist()
+        examples = ids[bad_ids].head(MAX_EXAMPLES).tolist()
         raise DataError(
             f"answers file {path}: {ID_COLUMN} must end in _1 to _4, e.g. 0002cc93b.jpg_3; "
             f"found {examples}"
@@ -126,43 +132,20 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     excluded. An empty cell is an empty mask.
     """
     submission = submission.rename(columns=lambda c: str(c).strip())
-    missing_columns = [c for c in SUBMISSION_COLUMNS if c not in submission.columns]
-    if missing_columns:
-        raise InvalidSubmission(
-            f"submission lacks column(s) {', '.join(missing_columns)}; found columns: "
-            f"{', '.join(map(str, submission.columns)) or '(none)'}; "
-            f"expected {', '.join(SUBMISSION_COLUMNS)}"
-        )
+    require_columns(submission, SUBMISSION_COLUMNS)
     raw_ids = submission[ID_COLUMN].reset_index(drop=True)
-    no_id = raw_ids.isna() | (raw_ids.astype(str).str.strip() == "")
+    no_id = (raw_ids.isna() | (raw_ids.astype(str).str.strip() == "")).to_numpy()
     ids = raw_ids.astype(str).str.strip()
     expected = answers[ID_COLUMN].astype(str)
-    problems: list[str] = []
-
-    if no_id.any():
-        rows = ", ".join(str(i + 1) for i in np.flatnonzero(no_id)[:_MAX_EXAMPLES])
-        problems.append(f"{int(no_id.sum())} row(s) have no {ID_COLUMN}: rows {rows}")
-    counts = ids[~no_id].value_counts(sort=False)
-    repeated = counts.index[counts > 1].tolist()
-    if repeated:
-        problems.append(
-            f"{len(repeated)} {ID_COLUMN}(s) have several rows (one row per image and class, the "
-            f"union of its regions): {', '.join(repeated[:_MAX_EXAMPLES])}{_more(len(repeated))}"
-        )
-    absent = sorted(set(expected) - set(ids[~no_id]))
-    if absent:
-        problems.append(
-            f"{len(absent)} {ID_COLUMN}(s) of the answers are missing from the submission, e.g. "
-            f"{', '.join(absent[:_MAX_EXAMPLES])}{_more(len(absent))} (write four rows per "
-            "image, ClassId 1 to 4, with an empty EncodedPixels for no defect)"
-        )
-    unknown = sorted(set(ids[~no_id]) - set(expected))
-    if unknown:
-        problems.append(
-            f"{len(unknown)} {ID_COLUMN}(s) are not in the answers, e.g. "
-            f"{', '.join(unknown[:_MAX_EXAMPLES])}{_more(len(unknown))} (ids are "
-            "<ImageId>_<ClassId> with the ImageId's .jpg and ClassId 1 to 4)"
-        )
+    problems = id_problems(
+        ids,
+        no_id,
+        expected,
+        name=ID_COLUMN,
+        missing_hint=" (write four rows per image, ClassId 1 to 4, with an empty EncodedPixels "
+        "for no defect)",
+        unknown_hint=" (ids are <ImageId>_<ClassId> with the ImageId's .jpg and ClassId 1 to 4)",
+    )
 
     masks = submission["EncodedPixels"].reset_index(drop=True).map(_as_text)
     shapes = dict(zip(expected, zip(answers["height"], answers["width"], strict=True), strict=True))
@@ -178,12 +161,11 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     if bad_masks:
         problems.append(
             f"{len(bad_masks)} row(s) have a malformed EncodedPixels:\n  "
-            + "\n  ".join(bad_masks[:_MAX_EXAMPLES])
-            + _more(len(bad_masks))
+            + "\n  ".join(bad_masks[:MAX_EXAMPLES])
+            + more(len(bad_masks))
         )
 
-    if problems:
-        raise InvalidSubmission("invalid submission:\n- " + "\n- ".join(problems))
+    raise_problems(problems)
     aligned = pd.Series(masks.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
     return pd.DataFrame({ID_COLUMN: expected.to_numpy(), "EncodedPixels": aligned.to_numpy()})
 
@@ -193,7 +175,3 @@ def _as_text(value: object) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     return str(value).strip()
-
-
-def _more(count: int) -> str:
-    return f" and {count - _MAX_EXAMPLES} more" if count > _MAX_EXAMPLES else ""

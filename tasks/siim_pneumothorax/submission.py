@@ -13,13 +13,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.api import DataError, InvalidSubmission
+from harness.api import DataError
 from harness.segmentation.rle import relative_runs
+from harness.submissions import (
+    MAX_EXAMPLES,
+    id_problems,
+    more,
+    raise_problems,
+    require_columns,
+)
 from tasks.siim_pneumothorax.layout import IMAGE_DIR, IMAGE_SIZE, TRAIN_CSV, read_train_table
 
 SUBMISSION_COLUMNS: tuple[str, ...] = ("ImageId", "EncodedPixels")
 ANSWER_COLUMNS: tuple[str, ...] = ("ImageId", "EncodedPixels", "height", "width")
-_MAX_EXAMPLES = 5
 _CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
 
@@ -59,7 +65,7 @@ def read_answers(path: str | Path) -> pd.DataFrame:
     answers = frame.loc[:, list(ANSWER_COLUMNS)].astype({"height": "int64", "width": "int64"})
     duplicated = answers["ImageId"].duplicated()
     if duplicated.any():
-        examples = answers.loc[duplicated, "ImageId"].head(_MAX_EXAMPLES).tolist()
+        examples = answers.loc[duplicated, "ImageId"].head(MAX_EXAMPLES).tolist()
         raise DataError(f"answers file {path}: ImageId(s) on several rows, e.g. {examples}")
     columns = (answers[c] for c in ANSWER_COLUMNS)
     for position, (image_id, rle, height, width) in enumerate(zip(*columns, strict=True)):
@@ -81,42 +87,18 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     overlapping runs, runs past the image). Rows are numbered from 1, header excluded.
     """
     submission = submission.rename(columns=lambda c: str(c).strip())
-    missing_columns = [c for c in SUBMISSION_COLUMNS if c not in submission.columns]
-    if missing_columns:
-        raise InvalidSubmission(
-            f"submission lacks column(s) {', '.join(missing_columns)}; found columns: "
-            f"{', '.join(map(str, submission.columns)) or '(none)'}; "
-            f"expected {', '.join(SUBMISSION_COLUMNS)}"
-        )
+    require_columns(submission, SUBMISSION_COLUMNS)
     raw_ids = submission["ImageId"].reset_index(drop=True)
-    no_id = raw_ids.isna() | (raw_ids.astype(str).str.strip() == "")
+    no_id = (raw_ids.isna() | (raw_ids.astype(str).str.strip() == "")).to_numpy()
     ids = raw_ids.astype(str).str.strip()
     expected = answers["ImageId"].astype(str)
-    problems: list[str] = []
-
-    if no_id.any():
-        rows = ", ".join(str(i + 1) for i in np.flatnonzero(no_id)[:_MAX_EXAMPLES])
-        problems.append(f"{int(no_id.sum())} row(s) have no ImageId: rows {rows}")
-    counts = ids[~no_id].value_counts(sort=False)
-    repeated = counts.index[counts > 1].tolist()
-    if repeated:
-        problems.append(
-            f"{len(repeated)} ImageId(s) have several rows (one row per image, the union of its "
-            f"regions): {', '.join(repeated[:_MAX_EXAMPLES])}{_more(len(repeated))}"
-        )
-    absent = sorted(set(expected) - set(ids[~no_id]))
-    if absent:
-        problems.append(
-            f"{len(absent)} ImageId(s) of the answers are missing from the submission, e.g. "
-            f"{', '.join(absent[:_MAX_EXAMPLES])}{_more(len(absent))} (write -1 for no "
-            "pneumothorax)"
-        )
-    unknown = sorted(set(ids[~no_id]) - set(expected))
-    if unknown:
-        problems.append(
-            f"{len(unknown)} ImageId(s) are not in the answers, e.g. "
-            f"{', '.join(unknown[:_MAX_EXAMPLES])}{_more(len(unknown))}"
-        )
+    problems = id_problems(
+        ids,
+        no_id,
+        expected,
+        name="ImageId",
+        missing_hint=" (write -1 for no pneumothorax)",
+    )
 
     masks = submission["EncodedPixels"].reset_index(drop=True).map(_as_text)
     shapes = dict(zip(expected, zip(answers["height"], answers["width"], strict=True), strict=True))
@@ -132,12 +114,11 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     if bad_masks:
         problems.append(
             f"{len(bad_masks)} row(s) have a malformed EncodedPixels:\n  "
-            + "\n  ".join(bad_masks[:_MAX_EXAMPLES])
-            + _more(len(bad_masks))
+            + "\n  ".join(bad_masks[:MAX_EXAMPLES])
+            + more(len(bad_masks))
         )
 
-    if problems:
-        raise InvalidSubmission("invalid submission:\n- " + "\n- ".join(problems))
+    raise_problems(problems)
     aligned = pd.Series(masks.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
     return pd.DataFrame({"ImageId": expected.to_numpy(), "EncodedPixels": aligned.to_numpy()})
 
@@ -149,7 +130,3 @@ def _as_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
-
-
-def _more(count: int) -> str:
-    return f" and {count - _MAX_EXAMPLES} more" if count > _MAX_EXAMPLES else ""

@@ -123,15 +123,16 @@ def test_missing_columns_are_named_with_the_columns_found():
 def test_duplicate_ids_are_named():
     sub = pd.concat([full([0.1] * 5), full([0.2] * 5).iloc[[0, 3]]])
     message = rejection(sub)
-    assert "2 prediction_id(s) appear more than once: 10006_L, 10011_R" in message
+    assert "2 row(s) repeat the prediction_id of an earlier row: row " in message
+    assert "(prediction_id 10006_L)" in message and "(prediction_id 10011_R)" in message
 
 
 def test_at_most_five_examples_are_listed():
     ids = [f"{20_000 + k}_L" for k in range(8)]
     extra = pd.DataFrame({"prediction_id": ids, "cancer": [0.5] * 8})
     message = rejection(pd.concat([full([0.1] * 5), extra]))
-    assert "8 prediction_id(s) are not in the answers, e.g. " in message
-    assert "20004_L and 3 more" in message
+    assert "8 row(s) have a prediction_id that is not in the answers: row " in message
+    assert "(prediction_id 20004_L) and 3 more" in message
     assert "20005_L" not in message
 
 
@@ -145,7 +146,8 @@ def test_unexpected_ids_are_counted_with_examples():
     sub = full([0.1] * 5)
     sub.loc[4, "prediction_id"] = "10042_X"
     message = rejection(sub)
-    assert "1 prediction_id(s) are not in the answers, e.g. 10042_X" in message
+    assert "have a prediction_id that is not in the answers: row " in message
+    assert "(prediction_id 10042_X)" in message
     assert "{patient_id}_{laterality}" in message
     assert "missing from the submission, e.g. 10042_L" in message
 

@@ -54,7 +54,7 @@ def test_missing_duplicate_and_unknown_rows_are_named():
         validate_submission(bad, answers())
     message = str(err.value)
     assert f"{UIDS[1]}_C4" in message and "missing" in message
-    assert f"{UIDS[1]}_C1" in message and "more than once" in message
+    assert f"{UIDS[1]}_C1" in message and "repeat the row_id of an earlier row" in message
     assert f"{UIDS[0]}_C8" in message and "not in the answers" in message
 
 

@@ -68,14 +68,14 @@ def test_missing_columns(answers: pd.DataFrame) -> None:
 def test_missing_rows_are_named(answers: pd.DataFrame) -> None:
     partial = _submission(answers)
     partial = partial[partial["ID"] != "ID_a_epidural"]
-    missing = r"1 row\(s\) of the answers are missing.*ID_a_epidural"
+    missing = r"1 ID\(s\) of the answers are missing.*ID_a_epidural"
     with pytest.raises(InvalidSubmission, match=missing):
         validate_submission(partial, answers)
 
 
 def test_duplicate_rows_are_named(answers: pd.DataFrame) -> None:
     doubled = pd.concat([_submission(answers), _submission(answers).iloc[[3]]])
-    repeated = r"repeat an ID.*row 13 \(ID ID_a_intraventricular\)"
+    repeated = r"repeat the ID of an earlier row: row 13 \(ID ID_a_intraventricular\)"
     with pytest.raises(InvalidSubmission, match=repeated):
         validate_submission(doubled, answers)
 

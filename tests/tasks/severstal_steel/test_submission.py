@@ -85,9 +85,11 @@ def test_id_problems_are_all_listed() -> None:
         validate_submission(_submission(*[""] * 6, ids=ids), ANSWERS)
     message = str(err.value)
     assert "1 row(s) have no ImageId_ClassId: rows 6" in message
-    assert "have several rows" in message and "a.jpg_1" in message
+    assert (
+        "repeat the ImageId_ClassId of an earlier row: row 2 (ImageId_ClassId a.jpg_1)" in message
+    )
     assert "missing from the submission, e.g. a.jpg_4" in message
-    assert "not in the answers, e.g. a.jpg_5" in message
+    assert "not in the answers: row 5 (ImageId_ClassId a.jpg_5)" in message
 
 
 def test_missing_column() -> None:

@@ -64,9 +64,9 @@ def test_id_problems_are_all_listed() -> None:
     with pytest.raises(InvalidSubmission) as err:
         validate_submission(submission, ANSWERS)
     message = str(err.value)
-    assert "have several rows" in message and "a" in message
+    assert "repeat the ImageId of an earlier row: row 2 (ImageId a)" in message
     assert "missing from the submission, e.g. c" in message
-    assert "not in the answers, e.g. z" in message
+    assert "not in the answers: row 4 (ImageId z)" in message
 
 
 def test_missing_column() -> None:

@@ -1,0 +1,130 @@
+"""Checks every task's submission validator makes, with messages that name the rows.
+
+A validator collects every problem before raising, so that one pass over a bad file says all
+that is wrong with it. Rows are numbered from 1, header excluded, as a spreadsheet shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from harness.api import InvalidSubmission
+
+MAX_EXAMPLES = 5
+"""How many rows or ids a message shows before '... and N more'."""
+
+
+def more(count: int) -> str:
+    """The tail of a list cut at MAX_EXAMPLES: ' and 7 more', or nothing."""
+    return f" and {count - MAX_EXAMPLES} more" if count > MAX_EXAMPLES else ""
+
+
+def rows(mask: pd.Series | np.ndarray) -> str:
+    """The 1-based row numbers (header excluded) of the first rows where ``mask`` holds."""
+    where = np.flatnonzero(np.asarray(mask))
+    return ", ".join(str(i + 1) for i in where[:MAX_EXAMPLES]) + more(len(where))
+
+
+def require_columns(submission: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise InvalidSubmission when a column is missing: nothing else can be checked then."""
+    missing = [c for c in columns if c not in submission.columns]
+    if missing:
+        raise InvalidSubmission(
+            f"submission lacks column(s) {', '.join(missing)}; found columns: "
+            f"{', '.join(map(str, submission.columns)) or '(none)'}; "
+            f"expected {', '.join(columns)}"
+        )
+
+
+def id_problems(
+    ids: pd.Series,
+    no_id: np.ndarray,
+    expected: pd.Series,
+    *,
+    name: str,
+    missing_hint: str = "",
+    unknown_hint: str = "",
+) -> list[str]:
+    """Empty, repeated, missing and unknown ids of a submission against the answers' ids.
+
+    ``ids`` are the submission's ids as text (0-based positions), ``no_id`` marks the empty
+    ones; ``name`` is the id column as messages call it; the hints end the missing and unknown
+    messages (e.g. what an id looks like).
+    """
+    problems: list[str] = []
+    if no_id.any():
+        problems.append(f"{int(no_id.sum())} row(s) have no {name}: rows {rows(no_id)}")
+    present = ids[~no_id]
+
+    def named(where: np.ndarray) -> str:
+        shown = ", ".join(f"row {i + 1} ({name} {ids.iloc[i]})" for i in where[:MAX_EXAMPLES])
+        return shown + more(len(where))
+
+    repeated = np.flatnonzero(ids.duplicated(keep="first").to_numpy() & ~no_id)
+    if len(repeated):
+        problems.append(
+            f"{len(repeated)} row(s) repeat the {name} of an earlier row: {named(repeated)}"
+        )
+    absent = sorted(set(expected) - set(present))
+    if absent:
+        problems.append(
+            f"{len(absent)} {name}(s) of the answers are missing from the submission, e.g. "
+            f"{', '.join(absent[:MAX_EXAMPLES])}{more(len(absent))}{missing_hint}"
+        )
+    unknown = np.flatnonzero(~ids.isin(set(expected)).to_numpy() & ~no_id)
+    if len(unknown):
+        problems.append(
+            f"{len(unknown)} row(s) have a {name} that is not in the answers: "
+            f"{named(unknown)}{unknown_hint}"
+        )
+    return problems
+
+
+def probability_problems(
+    raw: pd.Series, ids: pd.Series, *, column: str, name: str, clip_note: str
+) -> tuple[list[str], pd.Series]:
+    """Values of ``column`` that are not numbers, not finite or outside [0, 1], and the values.
+
+    ``raw`` is the column as read, ``ids`` the rows' ids (messages say ``row 3 (<name> x)``);
+    ``clip_note`` ends the out-of-range message (what the metric would do with such values).
+    """
+
+    def row(position: int) -> str:
+        return f"row {position + 1} ({name} {ids.iloc[position]})"
+
+    problems: list[str] = []
+    values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    not_number = (values.isna() & raw.notna()).to_numpy()
+    if not_number.any():
+        where = np.flatnonzero(not_number)
+        shown = ", ".join(f"{row(i)}: {raw.iloc[i]!r}" for i in where[:MAX_EXAMPLES])
+        problems.append(
+            f"{column} must be a number: {len(where)} row(s) are not, e.g. {shown}"
+            f"{more(len(where))}"
+        )
+    not_finite = ~np.isfinite(values.to_numpy()) & ~not_number
+    if not_finite.any():
+        where = np.flatnonzero(not_finite)
+        shown = ", ".join(f"{row(i)}: {values.iloc[i]}" for i in where[:MAX_EXAMPLES])
+        problems.append(
+            f"{column} must be finite: {len(where)} row(s) are empty, NaN or infinite, e.g. "
+            f"{shown}{more(len(where))}"
+        )
+    out_of_range = ((values < 0.0) | (values > 1.0)).to_numpy() & ~not_finite
+    if out_of_range.any():
+        where = np.flatnonzero(out_of_range)
+        shown = ", ".join(f"{row(i)}: {values.iloc[i]}" for i in where[:MAX_EXAMPLES])
+        problems.append(
+            f"{column} must lie in [0, 1]: {len(where)} row(s) are outside, e.g. {shown}"
+            f"{more(len(where))}; {clip_note}"
+        )
+    return problems, values
+
+
+def raise_problems(problems: list[str]) -> None:
+    """Raise one InvalidSubmission listing every problem, if there is any."""
+    if problems:
+        raise InvalidSubmission("invalid submission:\n- " + "\n- ".join(problems))
