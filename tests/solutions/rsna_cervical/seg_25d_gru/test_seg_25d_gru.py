@@ -2,10 +2,9 @@
 
 The reference is the prior-probability submission: every row gets its target's prevalence in
 the training split, the best constant a solution can submit without looking at images.
-Measured so far (default synthetic data, 13 holdout studies, seed 0, on 2 CPU cores shared
-with other jobs, load 9-15, the run got ~1/3 of a core): prior 0.565, solution 0.578 (stage 1
-ran 19 steps, stage 2 four): the solution did NOT yet beat the prior there, so PRIOR_MARGIN is
-the target, not a measured margin; it must be re-measured on an idle machine.
+Measured (default synthetic data, 13 holdout studies, seed 0, 2 idle CPU cores): prior 0.565,
+solution 0.255 (95% CI 0.011-0.713; fit 165 s, stage 2 cut by the budget after 16 epochs).
+PRIOR_MARGIN is a third of that measured gap: the holdout is small and the CI wide.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from solutions.rsna_cervical.seg_25d_gru import Seg25dGruConfig, Seg25dGruSoluti
 from tasks.rsna_cervical.layout import TARGETS
 from tasks.rsna_cervical.submission import split_row_ids
 
-PRIOR_MARGIN = 0.05
+PRIOR_MARGIN = 0.1
 """Weighted log loss below the prior submission's (lower is better)."""
 
 
