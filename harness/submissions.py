@@ -6,7 +6,7 @@ that is wrong with it. Rows are numbered from 1, header excluded, as a spreadshe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -122,6 +122,38 @@ def probability_problems(
             f"{more(len(where))}; {clip_note}"
         )
     return problems, values
+
+
+def rle_problems(
+    ids: pd.Series,
+    masks: pd.Series,
+    shapes: dict[str, tuple[int, int]],
+    decode: Callable[[str, tuple[int, int]], object],
+    *,
+    row_label: str,
+) -> list[str]:
+    """Rows whose RLE ``decode`` rejects for its image's (height, width) in ``shapes``.
+
+    ``decode`` is the task's RLE reader (it raises ValueError saying what is wrong); rows whose
+    id is not in ``shapes`` are skipped (the id checks report them). ``row_label`` formats a
+    row's id in the message, e.g. ``"ImageId {}"``.
+    """
+    bad: list[str] = []
+    for position, (key, rle) in enumerate(zip(ids, masks, strict=True)):
+        if key not in shapes:
+            continue
+        height, width = shapes[key]
+        try:
+            decode(rle, (int(height), int(width)))
+        except ValueError as err:
+            bad.append(f"row {position + 1} ({row_label.format(key)}): {err}")
+    if not bad:
+        return []
+    return [
+        f"{len(bad)} row(s) have a malformed EncodedPixels:\n  "
+        + "\n  ".join(bad[:MAX_EXAMPLES])
+        + more(len(bad))
+    ]
 
 
 def raise_problems(problems: list[str]) -> None:

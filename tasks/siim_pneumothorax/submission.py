@@ -18,9 +18,9 @@ from harness.segmentation.rle import relative_runs
 from harness.submissions import (
     MAX_EXAMPLES,
     id_problems,
-    more,
     raise_problems,
     require_columns,
+    rle_problems,
 )
 from tasks.siim_pneumothorax.layout import IMAGE_DIR, IMAGE_SIZE, TRAIN_CSV, read_train_table
 
@@ -102,21 +102,7 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
 
     masks = submission["EncodedPixels"].reset_index(drop=True).map(_as_text)
     shapes = dict(zip(expected, zip(answers["height"], answers["width"], strict=True), strict=True))
-    bad_masks: list[str] = []
-    for position, (image_id, rle) in enumerate(zip(ids, masks, strict=True)):
-        if image_id not in shapes:
-            continue
-        height, width = shapes[image_id]
-        try:
-            relative_runs(rle, (int(height), int(width)))
-        except ValueError as err:
-            bad_masks.append(f"row {position + 1} (ImageId {image_id}): {err}")
-    if bad_masks:
-        problems.append(
-            f"{len(bad_masks)} row(s) have a malformed EncodedPixels:\n  "
-            + "\n  ".join(bad_masks[:MAX_EXAMPLES])
-            + more(len(bad_masks))
-        )
+    problems += rle_problems(ids, masks, shapes, relative_runs, row_label="ImageId {}")
 
     raise_problems(problems)
     aligned = pd.Series(masks.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
