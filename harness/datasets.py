@@ -3,6 +3,8 @@
 Synthetic datasets are generated once per (task version, generator parameters, seed) under
 ``<results>/data/<task>/`` and reused; generation writes to a temporary folder that is renamed
 into place only when complete, so an interrupted generation is never mistaken for a dataset.
+A file lock beside the dataset folder (``synthetic-<digest>.lock``) makes runs started at once
+(two terminals, a sweep's threads) generate it once: the others wait and reuse it.
 """
 
 from __future__ import annotations
@@ -12,16 +14,22 @@ import json
 import logging
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.api import DataError, Task
 from harness.config import DataConfig, as_plain_dict, merge_overrides
+from harness.locks import exclusive
 
 log = logging.getLogger(__name__)
 
 SYNTH_MANIFEST = "synthetic.json"
+
+_GENERATING = threading.Lock()
+"""One generation at a time in a process: pydicom's writers and the JPEG 2000 encoder are not
+thread-safe (two sweep threads generating at once crashed the interpreter)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,8 @@ def synthesize(task: Task, out: Path, config: Any, seed: int) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-partial-"))
     try:
-        task.synthesize(staging, config, seed)
+        with _GENERATING:
+            task.synthesize(staging, config, seed)
         manifest = {
             "task": task.name,
             "task_version": task.version,
@@ -61,8 +70,27 @@ def synthesize(task: Task, out: Path, config: Any, seed: int) -> Path:
     return out
 
 
+def synthetic_root(task: Task, data: DataConfig, results_dir: Path) -> Path:
+    """Where the synthetic dataset of ``data`` lives (or will) under ``results_dir``."""
+    config = synth_config(task, data.synth)
+    key = json.dumps(
+        {"v": task.version, "seed": data.synth_seed, "config": as_plain_dict(config)},
+        sort_keys=True,
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+    return results_dir / "data" / task.name / f"synthetic-{digest}"
+
+
+def lock_file(root: Path) -> Path:
+    """The lock that serialises generating the dataset ``root``: a file beside it."""
+    return root.with_name(f"{root.name}.lock")
+
+
 def resolve_data(task: Task, data: DataConfig, results_dir: Path) -> ResolvedData:
-    """The dataset root of a run, generating the synthetic default on first use."""
+    """The dataset root of a run, generating the synthetic default on first use.
+
+    Safe to call from several processes and threads at once: one generates, the others wait.
+    """
     if data.root is not None:
         root = Path(data.root).expanduser().resolve()
         if not root.is_dir():
@@ -71,21 +99,15 @@ def resolve_data(task: Task, data: DataConfig, results_dir: Path) -> ResolvedDat
                 f"download of {task.name}, or leave it out to use synthetic data"
             )
         return ResolvedData(root, "kaggle")
-    config = synth_config(task, data.synth)
-    key = json.dumps(
-        {"v": task.version, "seed": data.synth_seed, "config": as_plain_dict(config)},
-        sort_keys=True,
-    )
-    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
-    root = results_dir / "data" / task.name / f"synthetic-{digest}"
-    if not (root / SYNTH_MANIFEST).is_file():
-        if root.exists():  # left by an interrupted generation of an older harness
-            shutil.rmtree(root, ignore_errors=True)
-        log.info("generating synthetic %s data in %s (once; later runs reuse it)", task.name, root)
-        try:
-            synthesize(task, root, config, data.synth_seed)
-        except (DataError, OSError):
-            # A concurrent run generated the same dataset first: use theirs.
-            if not (root / SYNTH_MANIFEST).is_file():
-                raise
+    root = synthetic_root(task, data, results_dir)
+    if (root / SYNTH_MANIFEST).is_file():
+        return ResolvedData(root, "synthetic")
+    with exclusive(lock_file(root), f"synthetic {task.name} data in {root}"):
+        if not (root / SYNTH_MANIFEST).is_file():  # whoever held the lock may have made it
+            if root.exists():  # left by an interrupted generation of an older harness
+                shutil.rmtree(root, ignore_errors=True)
+            log.info(
+                "generating synthetic %s data in %s (once; later runs reuse it)", task.name, root
+            )
+            synthesize(task, root, synth_config(task, data.synth), data.synth_seed)
     return ResolvedData(root, "synthetic")

@@ -66,6 +66,13 @@ class Board:
             state.status, state.where, state.started = RUNNING, where, time.monotonic()
             state.message = "starting"
 
+    def wait(self, index: int, reason: str) -> None:
+        """Why a queued run has not started yet (``waiting for cores``), shown as its progress."""
+        with self._lock:
+            state = self._states[index]
+            if state.status == QUEUED:
+                state.message = reason
+
     def progress(self, index: int, message: str) -> None:
         with self._lock:
             if self._states[index].outcome is None:

@@ -7,12 +7,14 @@ are spread over the workers, while every run reports to the one tracking store.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from mlflow.exceptions import MlflowException
+from pathlib import Path
 
 from harness.api import HarnessError
 from harness.sweep.plan import PlannedRun
 from harness.tracking import CONFIG_HASH_TAG, open_client
+
+_SQLITE = "sqlite:///"
+_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ def find_completed(plans: list[PlannedRun]) -> dict[str, PreviousRun]:
     for plan in plans:
         by_store.setdefault((plan.tracking_uri, plan.config.task), []).append(plan)
     for (uri, task), group in by_store.items():
+        if uri.startswith(_SQLITE) and not Path(uri[len(_SQLITE) :]).is_file():
+            continue  # no store yet, so nothing finished (and a dry run creates none)
+        from mlflow.exceptions import MlflowException  # only once a store is there: 4 s
+
         try:
             found.update(_completed_in(uri, task, group))
         except (MlflowException, OSError) as exc:
@@ -40,22 +46,30 @@ def find_completed(plans: list[PlannedRun]) -> dict[str, PreviousRun]:
 
 
 def _completed_in(uri: str, task: str, plans: list[PlannedRun]) -> dict[str, PreviousRun]:
+    """One paged query for the experiment's ok runs, not one per planned run."""
     client = open_client(uri)
     experiment = client.get_experiment_by_name(task)
     if experiment is None:
         return {}
+    wanted = {plan.config_hash for plan in plans}
     found: dict[str, PreviousRun] = {}
-    for plan in plans:
-        runs = client.search_runs(
+    page_token = None
+    while True:
+        page = client.search_runs(
             [experiment.experiment_id],
-            filter_string=f"tags.`{CONFIG_HASH_TAG}` = '{plan.config_hash}' AND tags.status = 'ok'",
-            max_results=1,
+            filter_string="tags.status = 'ok'",
+            max_results=_PAGE,
             order_by=["attributes.start_time DESC"],
+            page_token=page_token,
         )
-        if runs:
-            found[plan.config_hash] = PreviousRun(
-                mlflow_run_id=runs[0].info.run_id,
-                score=runs[0].data.metrics.get("score"),
-                run_dir=runs[0].data.tags.get("harness.run_dir", ""),
-            )
-    return found
+        for run in page:  # newest first: the first run of a hash is its latest
+            digest = run.data.tags.get(CONFIG_HASH_TAG, "")
+            if digest in wanted and digest not in found:
+                found[digest] = PreviousRun(
+                    mlflow_run_id=run.info.run_id,
+                    score=run.data.metrics.get("score"),
+                    run_dir=run.data.tags.get("harness.run_dir", ""),
+                )
+        page_token = page.token
+        if not page_token:
+            return found

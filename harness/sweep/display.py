@@ -21,10 +21,43 @@ def _counts(states: list[RunState]) -> str:
     return ", ".join(f"{counts[k]} {k}" for k in order if counts[k])
 
 
-def progress_table(states: list[RunState], title: str = "sweep") -> Table:
-    """One row per run: what it varies, status, latest progress line, time, score, placement."""
+def _shown(states: list[RunState], max_rows: int | None) -> list[RunState]:
+    """At most ``max_rows`` rows, in plan order: every running run, then the latest finished
+    and the next queued ones, half each (a live table taller than the terminal is cut)."""
+    if max_rows is None or len(states) <= max_rows:
+        return states
+    running = [s for s in states if s.status == RUNNING]
+    finished = sorted(
+        (s for s in states if s.ended is not None), key=lambda s: s.ended or 0.0, reverse=True
+    )
+    queued = [s for s in states if s.status == QUEUED]
+    room = max(0, max_rows - len(running))
+    next_queued = min(len(queued), max(room // 2, room - len(finished)))
+    chosen = {s.plan.index for s in [*running, *queued[:next_queued]]}
+    chosen.update(s.plan.index for s in finished[: room - next_queued])
+    return [s for s in states if s.plan.index in chosen]
+
+
+def progress_table(
+    states: list[RunState], title: str = "sweep", max_rows: int | None = None
+) -> Table:
+    """One row per run: what it varies, status, latest progress line, time, score, placement.
+
+    The caption says how many runs are running and queued; with ``max_rows`` (the live view)
+    only the running, latest finished and next queued rows are shown.
+    """
     keys = list(states[0].plan.label) if states else []
-    table = Table(title=f"{title}: {len(states)} runs ({_counts(states)})", title_justify="left")
+    shown = _shown(states, max_rows)
+    counts = Counter(s.status for s in states)
+    caption = f"{counts[RUNNING]} running, {counts[QUEUED]} queued"
+    if len(shown) < len(states):
+        caption += f" ({len(states) - len(shown)} more rows not shown)"
+    table = Table(
+        title=f"{title}: {len(states)} runs ({_counts(states)})",
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+    )
     table.add_column("#", justify="right")
     for key in keys:
         table.add_column(key)
@@ -32,10 +65,10 @@ def progress_table(states: list[RunState], title: str = "sweep") -> Table:
     table.add_column("progress", overflow="fold", max_width=60)
     table.add_column("time s", justify="right")
     table.add_column("score", justify="right")
-    placed = any(state.where for state in states)
+    placed = any(state.where for state in shown)
     if placed:
         table.add_column("where")
-    for state in states:
+    for state in shown:
         elapsed = state.elapsed_s
         score = state.score
         table.add_row(

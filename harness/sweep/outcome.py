@@ -11,7 +11,8 @@ import threading
 from dataclasses import dataclass
 
 from harness.api import HarnessError
-from harness.runner import Progress, RunInterrupted, execute
+from harness.observe import LineSink
+from harness.runner import RunInterrupted, execute
 from harness.sweep.plan import PlannedRun
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class RunOutcome:
 
 
 def run_one(
-    plan: PlannedRun, progress: Progress, gpus: list[int] | None, cancel: threading.Event
+    plan: PlannedRun, progress: LineSink, gpus: list[int] | None, cancel: threading.Event
 ) -> RunOutcome:
     """Execute ``plan``; whatever happens comes back as a RunOutcome."""
     try:

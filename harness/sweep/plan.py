@@ -2,14 +2,18 @@
 
 Resolving each point here (plug-ins, budget, solution options) means a typo in the tenth
 combination is an error now, not after nine runs; it also gives each point its config hash.
+Plug-ins are loaded once per distinct (task, solution), and solution options resolved once
+per distinct (solution, budget, options), not once per point: a sweep may have hundreds.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
+from typing import Any
 
-from harness.api import Budget
+from harness.api import Budget, Solution, Task
 from harness.budgets import get_budget
 from harness.config import RunConfig, parse_run_overrides
 from harness.registry import load_solution, load_task
@@ -46,6 +50,15 @@ def plan_sweep(args: list[str]) -> list[PlannedRun]:
     varying = [key for key, values in axes.items() if len(values) > 1]
     plans: list[PlannedRun] = []
     seen: set[str] = set()
+
+    @functools.cache
+    def plugins(task: str, solution: str) -> tuple[Task, type[Solution]]:
+        return load_task(task), load_solution(task, solution)
+
+    @functools.cache
+    def solution_options(task: str, solution: str, budget: str, overrides: tuple[str, ...]) -> Any:
+        return resolve_solution_config(plugins(task, solution)[1], budget, list(overrides))
+
     for point in expand(axes):
         cfg, solution_args = parse_run_overrides(point)
         results = cfg.results_path
@@ -54,10 +67,11 @@ def plan_sweep(args: list[str]) -> list[PlannedRun]:
             results_dir=str(results),
             tracking_uri=cfg.tracking_uri or default_tracking_uri(results),
         )
-        task = load_task(cfg.task)
-        solution_cls = load_solution(cfg.task, cfg.solution)
+        task, solution_cls = plugins(cfg.task, cfg.solution)
         budget = get_budget(cfg.budget)
-        solution_config = resolve_solution_config(solution_cls, budget.name, solution_args)
+        solution_config = solution_options(
+            cfg.task, cfg.solution, budget.name, tuple(solution_args)
+        )
         digest = config_hash(task, solution_cls, budget, cfg, solution_config)
         if digest in seen:
             continue

@@ -21,6 +21,7 @@ from rich.live import Live
 from harness.config import ConfigError, merge_overrides
 from harness.sweep.board import Board, RunState
 from harness.sweep.completed import find_completed
+from harness.sweep.data import prepare_data
 from harness.sweep.display import failures, print_summary, progress_table
 from harness.sweep.plan import PlannedRun, plan_sweep
 
@@ -39,6 +40,8 @@ class SweepArgs:
     """At most this many runs at once (default: as many as the resources allow)."""
     ray_address: str | None = None
     """An existing Ray cluster (auto, ray://head:10001); default: start a local Ray."""
+    min_free_gb: float = 2.0
+    """Local executor: start no run while less memory is available, unless none is running."""
 
 
 class Executor(Protocol):
@@ -73,6 +76,8 @@ def split_args(args: list[str]) -> tuple[SweepArgs, list[str]]:
         value = getattr(sweep_args, name)
         if value is not None and value < 1:
             raise ConfigError(f"{name}={value}: needs at least 1")
+    if sweep_args.min_free_gb < 0:
+        raise ConfigError(f"min_free_gb={sweep_args.min_free_gb}: needs 0 or more")
     return sweep_args, [a for a in args if a not in own]
 
 
@@ -83,7 +88,7 @@ def make_executor(args: SweepArgs) -> Executor:
         return RayExecutor(args.ray_address, args.cpus, args.max_parallel)
     from harness.sweep.local import LocalExecutor
 
-    return LocalExecutor(args.cpus, args.max_parallel)
+    return LocalExecutor(args.cpus, args.max_parallel, args.min_free_gb)
 
 
 @contextmanager
@@ -123,8 +128,10 @@ def run_sweep(
         console.print(progress_table(board.states()))
         print_summary(console, board.states(), interrupted=False)
         return SweepResult(board.states(), interrupted=False)
+    prepare_data(to_run, console)
     executor = make_executor(sweep_args)
     stop = threading.Event()
+    finished = threading.Event()
     errors: list[BaseException] = []
 
     def work() -> None:
@@ -139,7 +146,9 @@ def run_sweep(
         executor,
         _stop_on_sigterm(stop),
         Live(
-            get_renderable=lambda: progress_table(board.states()),
+            get_renderable=lambda: progress_table(
+                board.states(), max_rows=None if finished.is_set() else console.height - 8
+            ),
             console=console,
             refresh_per_second=2,
         ),
@@ -152,6 +161,7 @@ def run_sweep(
                 if stop.is_set():  # a second Ctrl-C: stop waiting for the runs to record
                     raise
                 stop.set()
+        finished.set()  # the last render, which stays on screen, shows every run
     if errors:
         raise errors[0]
     states = board.states()

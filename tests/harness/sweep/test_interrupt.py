@@ -80,10 +80,11 @@ def test_sigterm_records_the_running_run_as_interrupted_and_the_sweep_resumes(
     assert not alive, [p.cmdline() for p in alive]
     records = _records(results)
     assert records["constant"].status == "ok"
-    assert records["sleepy"].status == "failed"
-    assert records["sleepy"].error == "interrupted: the sweep was stopped"
+    assert records["sleepy"].status == "interrupted"
+    assert records["sleepy"].failed_phase == "fit"
+    assert records["sleepy"].error.startswith("interrupted by the sweep stopping during phase fit")
     client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
-    assert client.get_run(records["sleepy"].mlflow_run_id).info.status == "FAILED"
+    assert client.get_run(records["sleepy"].mlflow_run_id).info.status == "KILLED"
     assert client.get_run(records["constant"].mlflow_run_id).info.status == "FINISHED"
 
     plan = CliRunner().invoke(app, ["sweep", *args, "--dry-run"], terminal_width=200)

@@ -125,6 +125,7 @@ def test_runs_share_gpus_one_each_and_cpu_runs_see_none(
         "seed=0,1",
         "solution.sleep_s=2",
         f"solution.claims={claims}",
+        "solution.rendezvous=2",
         "cpus=8",
     )
     result = runner.invoke(app, ["sweep", *args], terminal_width=200)
@@ -136,6 +137,6 @@ def test_runs_share_gpus_one_each_and_cpu_runs_see_none(
     assert len(pinned) == 2 and len(on_cpu) == 2
     assert {r.extra["cuda_visible_devices"] for r in pinned} == {"3", "5"}
     assert {r.extra["cuda_visible_devices"] for r in on_cpu} == {""}
-    # the GPU runs overlapped (two GPUs, two at once) and never shared a device (claims)
-    first, second = sorted((r.extra["fit_started"], r.extra["fit_ended"]) for r in pinned)
-    assert second[0] < first[1]
+    # the GPU runs were in fit together (two GPUs, two at once: both met at the rendezvous)
+    # and never shared a device (claims)
+    assert [r.extra["met"] for r in pinned] == [True, True]

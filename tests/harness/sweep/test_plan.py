@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from importlib.metadata import EntryPoints
 from pathlib import Path
 
 import pytest
 
-from harness.api import HarnessError
+from harness import registry
+from harness.api import HarnessError, Solution
 from harness.config import ConfigError
+from harness.sweep import plan as plan_module
 from harness.sweep.plan import plan_sweep
 
 pytestmark = pytest.mark.usefixtures("sweep_solutions")
@@ -67,3 +70,31 @@ def test_a_bad_value_anywhere_in_the_grid_fails_before_anything_runs(tmp_path: P
     with pytest.raises(HarnessError, match="unknown budget 'smok'"):
         _plan(tmp_path, "solution=constant", "budget=smoke,smok")
     assert not (tmp_path / "results").exists()
+
+
+def test_plug_ins_are_resolved_once_per_distinct_task_and_solution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scans: list[str] = []
+    loads: list[tuple[str, str]] = []
+    real_scan, real_load = registry.entry_points, plan_module.load_solution
+
+    def scan(group: str) -> EntryPoints:
+        scans.append(group)
+        return real_scan(group=group)
+
+    def load(task: str, name: str) -> type[Solution]:
+        loads.append((task, name))
+        return real_load(task, name)
+
+    monkeypatch.setattr(registry, "entry_points", scan)
+    monkeypatch.setattr(plan_module, "load_solution", load)
+    registry.clear_plugin_cache()
+
+    plans = _plan(
+        tmp_path, "solution=constant,sleepy", "seed=0,1,2,3,4", "budget=smoke,cpu-default"
+    )
+
+    assert len(plans) == 20
+    assert sorted(loads) == [("rsna-breast", "constant"), ("rsna-breast", "sleepy")]
+    assert sorted(scans) == ["harness.solutions", "harness.tasks"]  # once per group
