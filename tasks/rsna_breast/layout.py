@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pydicom
 
 from harness.api import DataError, DataProblem
+from harness.imaging.dicom import DicomReadError, read_dicom, read_header
 
 COLUMNS: tuple[str, ...] = (
     "site_id",
@@ -109,8 +109,9 @@ def check_layout(
     every image file exists and, among those opened, reads (and decodes).
 
     Every row's image file is looked for. The first ``limit`` files found (all when None) are
-    opened with pydicom; with ``decode`` their pixel data is decoded too, which is what catches
-    truncated files and missing JPEG 2000 / JPEG lossless decoders, at the cost of time.
+    opened: their header is read and checked to hold all of the pixel data it declares, which
+    catches empty and truncated files; with ``decode`` their pixel data is decoded too, which
+    also catches missing JPEG 2000 / JPEG lossless decoders, at the cost of time.
     """
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
@@ -243,14 +244,15 @@ def _image_problems(
             continue
         opened += 1
         try:
-            dataset = pydicom.dcmread(path, stop_before_pixels=not decode)
             if decode:
-                dataset.pixel_array  # noqa: B018 - decoding is the check
-        except Exception as err:  # anything pydicom or a decoder plug-in raises is a finding
+                read_dicom(path)
+            else:
+                read_header(path, require_pixels=True)  # also catches a file cut short
+        except DicomReadError as err:
             problems.append(
                 DataProblem(
                     str(path),
-                    f"unreadable DICOM (image_id {image_id}): {type(err).__name__}: {err}",
+                    f"unreadable DICOM (image_id {image_id}): {err.reason}",
                     _REDOWNLOAD_FIX,
                 )
             )

@@ -252,7 +252,7 @@ def _study_problems(root: Path, uid: str, *, open_files: bool, decode: bool) -> 
                         )
                     )
             else:
-                header = read_header(path)
+                header = read_header(path, require_pixels=True)
         except DicomReadError as err:
             problems.append(
                 DataProblem(str(path), f"unreadable DICOM: {err.reason}", _REDOWNLOAD_FIX)

@@ -302,7 +302,7 @@ def _any_problems(labels: pd.DataFrame, where: str) -> list[DataProblem]:
 def _header_row(path: Path) -> dict[str, object] | DataProblem:
     """The header columns of one file, or the problem that stops it being used."""
     try:
-        header = read_header(path)
+        header = read_header(path, require_pixels=True)
     except DicomReadError as err:
         return DataProblem(str(path), err.reason, _REDOWNLOAD_FIX)
     missing = [tag for tag in HEADER_COLUMNS[:3] if not str(header.get(tag, "")).strip()]

@@ -114,7 +114,7 @@ def find_images(image_dir: Path) -> tuple[dict[str, Path], list[DataProblem]]:
 
 def read_image_header(path: Path) -> ImageHeader:
     """PatientID and size of one DICOM; raises DicomReadError naming the file."""
-    header = read_header(path)
+    header = read_header(path, require_pixels=True)
     patient_id = str(header.get("PatientID", "")).strip()
     if not patient_id:
         raise DicomReadError(path, "it has no PatientID (needed to keep a patient on one side)")

@@ -214,13 +214,29 @@ def test_check_names_unreadable_dicoms(tmp_path):
     problems = check_layout(tmp_path)
     assert [p.path for p in problems] == [str(truncated.resolve()), str(not_dicom.resolve())]
     assert "unreadable DICOM (image_id 1459541791)" in problems[0].problem
-    assert "pixel data" in problems[0].problem
-    assert "InvalidDicomError" in problems[1].problem
+    assert "truncated" in problems[0].problem and "pixel data" in problems[0].problem
+    assert "not a DICOM file" in problems[1].problem
     assert "re-download" in problems[1].fix
+    assert "force" not in " ".join(map(str, problems)).lower()  # no pydicom advice
 
-    # Without decoding, only the header is read: the truncated pixel data goes unnoticed.
-    [header_problem] = check_layout(tmp_path, decode=False)
-    assert header_problem.path == str(not_dicom.resolve())
+    # Without decoding, the header and the file's size still tell the truncation.
+    assert check_layout(tmp_path, decode=False) == problems
+
+
+@pytest.mark.parametrize("size", [0, 700])
+def test_check_without_decoding_catches_an_empty_or_cut_file(tmp_path, size):
+    write_dataset(tmp_path)
+    victim = image(tmp_path, 10006, 1459541791)
+    write_dicom(victim, rows=64, columns=64)  # 8 KB of pixels after a header of ~300 bytes
+    with victim.open("r+b") as fp:
+        fp.truncate(size)
+
+    [problem] = check_layout(tmp_path, decode=False)
+
+    assert problem.path == str(victim.resolve())
+    expected = "empty file (0 bytes)" if size == 0 else "truncated: the file is 700 bytes"
+    assert expected in problem.problem
+    assert problem.fix.startswith("re-download")
 
 
 def test_check_limit_caps_the_files_opened_but_not_the_files_looked_for(tmp_path):
