@@ -3,10 +3,11 @@
 The package is what a third party ships: a ``pyproject.toml`` registering the solution under
 the ``harness.solutions`` entry point, the solution module (an options dataclass, presets per
 budget, ``fit`` and ``predict``) and a test that runs the contract suite on it. It passes the
-contract as written: the solution predicts each target's training mean, in the format of the
-task's own answers, so one template serves every task whose answers are numeric per row and
-the harness still knows no task by name. Templates: ``harness/scaffold_templates/*.tmpl``
-(``string.Template``).
+contract as written: the solution builds the task's own answers for the test rows with each
+label column at its most frequent training value (no mask, for the segmentation tasks), keeps
+the task's ``submission_columns`` and puts each numeric target's training mean in them, so one
+template serves every task and the harness still knows no task by name. Templates:
+``harness/scaffold_templates/*.tmpl`` (``string.Template``).
 """
 
 from __future__ import annotations
@@ -55,8 +56,11 @@ class Scaffold:
         ]
 
 
-def new_solution(task: str, name: str, path: Path, module: str | None = None) -> Scaffold:
-    """Write the package ``harness-solution-<name>`` under ``path``; never overwrites a file."""
+def new_solution(
+    task: str, name: str, path: Path | None = None, module: str | None = None
+) -> Scaffold:
+    """Write the package ``harness-solution-<name>`` into the folder ``path`` (created if
+    needed; default ``./harness-solution-<name>``); never overwrites a file."""
     load_task(task)  # an unknown task is an error with the nearest name
     if not _NAME.fullmatch(name):
         raise ScaffoldError(
@@ -87,7 +91,9 @@ def new_solution(task: str, name: str, path: Path, module: str | None = None) ->
         "class_name": f"{camel}Solution",
         "config_class": f"{camel}Config",
     }
-    root = path.expanduser().resolve() / distribution
+    root = (Path(distribution) if path is None else path).expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise ScaffoldError(f"path={root} is a file; give the folder to write the package into")
     targets = {root / relative.format(module=module): tmpl for relative, tmpl in _FILES.items()}
     existing = [str(target) for target in targets if target.exists()]
     if existing:

@@ -13,7 +13,12 @@ from tasks.rsna_breast import synthetic
 from tasks.rsna_breast.layout import LABEL_COLUMNS, check_layout, read_train_csv
 from tasks.rsna_breast.metric import pfbeta
 from tasks.rsna_breast.split import holdout_split
-from tasks.rsna_breast.submission import answers_from_table, read_answers, validate_submission
+from tasks.rsna_breast.submission import (
+    SUBMISSION_COLUMNS,
+    answers_from_table,
+    read_answers,
+    validate_submission,
+)
 
 
 class RsnaBreastTask(Task):
@@ -24,6 +29,7 @@ class RsnaBreastTask(Task):
     metric_name: ClassVar[str] = "pF1"
     greater_is_better: ClassVar[bool] = True
     split_version: ClassVar[str] = "v1"
+    submission_columns: ClassVar[tuple[str, ...]] = SUBMISSION_COLUMNS
     synth_config: ClassVar[type] = synthetic.BreastSynthConfig
     contract_synth: ClassVar[dict[str, Any]] = {
         "n_patients": 12,

@@ -47,6 +47,22 @@ def answers_from_table(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def solution_file(answers: pd.DataFrame) -> pd.DataFrame:
+    """The answers as mle-bench writes this competition's ``answers.csv``: StudyInstanceUID,
+    prediction_type (C1..C7 or patient_overall), fractured, row_id. Its ``grade.py`` reads
+    row_id and fractured; ``read_answers`` reads the file back to ``answers``."""
+    ids = answers["row_id"].astype(str)
+    uids, targets = split_row_ids(ids)
+    return pd.DataFrame(
+        {
+            "StudyInstanceUID": uids,
+            "prediction_type": targets,
+            "fractured": answers["fractured"].to_numpy(),
+            "row_id": ids,
+        }
+    )
+
+
 def read_answers(path: str | Path) -> pd.DataFrame:
     """Answers from a solution file (row_id, fractured) or a labelled table like train.csv.
 

@@ -14,8 +14,10 @@ from tasks.rsna_cervical.layout import LABEL_COLUMNS, check_layout, read_train_c
 from tasks.rsna_cervical.metric import study_occurrences, weighted_log_loss
 from tasks.rsna_cervical.split import holdout_split
 from tasks.rsna_cervical.submission import (
+    SUBMISSION_COLUMNS,
     answers_from_table,
     read_answers,
+    solution_file,
     split_row_ids,
     validate_submission,
 )
@@ -39,6 +41,7 @@ class RsnaCervicalTask(Task):
     metric_name: ClassVar[str] = "weighted log loss"
     greater_is_better: ClassVar[bool] = False
     split_version: ClassVar[str] = "v1"
+    submission_columns: ClassVar[tuple[str, ...]] = SUBMISSION_COLUMNS
     synth_config: ClassVar[type] = synthetic.CervicalSynthConfig
     contract_synth: ClassVar[dict[str, Any]] = {
         "n_studies": 10,
@@ -70,6 +73,9 @@ class RsnaCervicalTask(Task):
 
     def read_answers(self, path: Path) -> pd.DataFrame:
         return read_answers(path)
+
+    def export_answers(self, answers: pd.DataFrame, path: Path) -> None:
+        solution_file(answers).to_csv(path, index=False)
 
     def validate(self, submission: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
         return validate_submission(submission, answers)

@@ -15,6 +15,7 @@ from tasks.rsna_ich.metric import row_weights, weighted_log_loss
 from tasks.rsna_ich.split import holdout_split
 from tasks.rsna_ich.submission import (
     GROUP_COLUMN,
+    SUBMISSION_COLUMNS,
     answers_from_table,
     read_answers,
     validate_submission,
@@ -42,6 +43,7 @@ class RsnaIchTask(Task):
     metric_name: ClassVar[str] = "weighted log loss"
     greater_is_better: ClassVar[bool] = False
     split_version: ClassVar[str] = "v1"
+    submission_columns: ClassVar[tuple[str, ...]] = SUBMISSION_COLUMNS
     synth_config: ClassVar[type] = synthetic.IchSynthConfig
     contract_synth: ClassVar[dict[str, Any]] = {
         "n_patients": 10,

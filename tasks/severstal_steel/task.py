@@ -15,6 +15,7 @@ from tasks.severstal_steel.metric import mean_dice
 from tasks.severstal_steel.split import holdout_split
 from tasks.severstal_steel.submission import (
     ID_COLUMN,
+    SUBMISSION_COLUMNS,
     answers_from_table,
     image_ids,
     read_answers,
@@ -30,6 +31,7 @@ class SeverstalSteelTask(Task):
     metric_name: ClassVar[str] = "Dice"
     greater_is_better: ClassVar[bool] = True
     split_version: ClassVar[str] = "v1"
+    submission_columns: ClassVar[tuple[str, ...]] = SUBMISSION_COLUMNS
     synth_config: ClassVar[type] = synthetic.SteelSynthConfig
     contract_synth: ClassVar[dict[str, Any]] = {
         "n_images": 30,

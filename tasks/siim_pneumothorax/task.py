@@ -14,6 +14,7 @@ from tasks.siim_pneumothorax.layout import LABEL_COLUMNS, check_layout, read_tra
 from tasks.siim_pneumothorax.metric import mean_dice
 from tasks.siim_pneumothorax.split import holdout_split
 from tasks.siim_pneumothorax.submission import (
+    SUBMISSION_COLUMNS,
     answers_from_table,
     read_answers,
     validate_submission,
@@ -28,6 +29,7 @@ class SiimPneumothoraxTask(Task):
     metric_name: ClassVar[str] = "Dice"
     greater_is_better: ClassVar[bool] = True
     split_version: ClassVar[str] = "v1"
+    submission_columns: ClassVar[tuple[str, ...]] = SUBMISSION_COLUMNS
     synth_config: ClassVar[type] = synthetic.PneumothoraxSynthConfig
     contract_synth: ClassVar[dict[str, Any]] = {
         "n_images": 24,

@@ -12,21 +12,25 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.registry import task_names
 from harness.scaffold import ScaffoldError, new_solution
 
 RUFF_RULES = "E,F,W,I,B,UP,SIM,RUF"
 """The project's own lint rules, applied to the generated code outside the project."""
 
 
+@pytest.mark.parametrize("task", task_names())
 def test_a_scaffolded_package_installs_and_passes_its_own_contract_test(
-    tmp_path: Path, pip_install
+    task: str, tmp_path: Path, pip_install
 ) -> None:
+    root = tmp_path / "my-pkg"
     result = CliRunner().invoke(
-        app, ["new", "solution", "task=rsna-breast", "name=my-model", f"path={tmp_path}"]
+        app, ["new", "solution", f"task={task}", "name=my-model", f"path={root}"]
     )
 
     assert result.exit_code == 0, result.output
-    root = tmp_path / "harness-solution-my-model"
+    # path= is the package's own folder, named in full on one line.
+    assert f"wrote {task}/my-model to {root}:" in result.output
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     assert files == [
         "harness_solution_my_model/__init__.py",
@@ -34,12 +38,12 @@ def test_a_scaffolded_package_installs_and_passes_its_own_contract_test(
         "pyproject.toml",
         "tests/test_harness_solution_my_model.py",
     ]
-    assert "harness check solution=rsna-breast/my-model" in result.output
+    assert f"harness check solution={task}/my-model" in result.output
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     assert project["name"] == "harness-solution-my-model"
     assert project["dependencies"] == ["medbench-harness"]
     assert project["entry-points"]["harness.solutions"] == {
-        "rsna-breast/my-model": "harness_solution_my_model:MyModelSolution"
+        f"{task}/my-model": "harness_solution_my_model:MyModelSolution"
     }
     for ruff in (["check", "--select", RUFF_RULES], ["format", "--check"]):
         lint = subprocess.run(
@@ -63,6 +67,17 @@ def test_a_scaffolded_package_installs_and_passes_its_own_contract_test(
     )
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-3000:]
     assert "1 passed" in tests.stdout
+
+
+def test_without_path_the_package_folder_is_made_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    package = new_solution("rsna-breast", "mine")
+
+    assert package.root == tmp_path / "harness-solution-mine"
+    assert (package.root / "pyproject.toml").is_file()
 
 
 @pytest.mark.parametrize(
