@@ -13,15 +13,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # annotations only: `harness list` and `--help` start without pandas
+    import numpy as np
+    import pandas as pd
 
 PHASES: tuple[str, ...] = ("prepare", "fit", "predict")
 """The solution's timed phases, in the order the runner calls them."""
 
-Status = Literal["running", "ok", "timeout", "oom", "failed", "invalid_submission"]
+Status = Literal[
+    "running", "ok", "timeout", "oom", "failed", "invalid_submission", "interrupted", "killed"
+]
+"""``interrupted``: stopped by Ctrl-C, SIGTERM or a stopped sweep; ``killed``: the harness
+process itself died (SIGKILL, power loss) and a later command found the run orphaned."""
 
 
 class HarnessError(Exception):
@@ -109,11 +114,24 @@ class RunContext:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("harness.solution"))
     report_fn: Callable[[dict[str, float], int | None], None] | None = None
     fact_fn: Callable[[str, Any], None] | None = None
+    progress_fn: Callable[[int, int | None, str, int | None], None] | None = None
 
     def report(self, metrics: dict[str, float], step: int | None = None) -> None:
         """Record intermediate metrics (e.g. per-epoch validation pF1) in the run's MLflow log."""
         if self.report_fn is not None:
             self.report_fn({k: float(v) for k, v in metrics.items()}, step)
+
+    def progress(
+        self, done: int, total: int | None = None, unit: str = "step", items: int | None = None
+    ) -> None:
+        """Say how far the phase is: ``done`` of ``total`` units (epochs, batches, images).
+
+        ``items`` counts the images (or slices) processed so far in the phase, from which the
+        harness shows images/s. Cheap to call every batch: the harness shows it live with the
+        ETA and the budget time left.
+        """
+        if self.progress_fn is not None:
+            self.progress_fn(done, total, unit, items)
 
     def record_fact(self, name: str, value: Any) -> None:
         """Keep a fact about the run in its record (chosen threshold, epochs run, fallbacks)."""
@@ -147,6 +165,10 @@ class Task(ABC):
     """Generator parameters of the tiny dataset that the contract suite (``harness check``) runs
     every solution of the task on, twice: small enough for seconds per run, large enough for
     the split and the metric to be defined. Empty = the generator's defaults."""
+    submission_columns: ClassVar[tuple[str, ...]] = ()
+    """The columns of a submission, id column first (e.g. ``prediction_id, cancer``): what
+    messages about a bad file ask for and what ``harness new solution`` writes. Empty = the
+    columns of ``answers``."""
 
     @abstractmethod
     def synthesize(self, root: Path, config: Any, seed: int) -> None:
@@ -181,6 +203,15 @@ class Task(ABC):
     @abstractmethod
     def read_answers(self, path: Path) -> pd.DataFrame:
         """Answers from a file: a solution file, or a labelled table in the Kaggle layout."""
+
+    def export_answers(self, answers: pd.DataFrame, path: Path) -> None:
+        """Write ``answers`` as the competition's solution file, for its own grader.
+
+        Kaggle's metric code and mle-bench's ``grade.py`` read the file as the answers of a
+        submission; ``read_answers`` reads it back to the same table. The default writes every
+        column of ``answers``; a task whose grader expects other columns overrides it.
+        """
+        answers.to_csv(path, index=False)
 
     @abstractmethod
     def validate(self, submission: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:

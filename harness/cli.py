@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +19,14 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.api import HarnessError
-from harness.config import merge_overrides, parse_run_overrides
+from harness.config import (
+    ConfigError,
+    DataConfig,
+    at_least,
+    merge_overrides,
+    parse_run_overrides,
+)
+from harness.logsetup import configure_logging
 
 app = typer.Typer(
     help="Benchmark harness for Kaggle medical-imaging solutions.",
@@ -42,33 +49,76 @@ def _fail(exc: HarnessError) -> None:
 
 
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("alembic", "mlflow", "urllib3", "openjpeg"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="debug lines, and MLflow's and alembic's")
+    ] = False,
+) -> None:
+    configure_logging(verbose)
 
 
 @app.command()
 def run(overrides: Overrides = None) -> None:
-    """One scored, timed, budgeted run, recorded in MLflow.
+    """One scored, timed, budgeted run, recorded in its run folder and in MLflow.
 
+    Ctrl-C or SIGTERM stops it within seconds and records it as interrupted (exit 130/143).
     Example: harness run task=rsna-breast solution=baseline budget=smoke seed=1
     """
-    from harness.runner import execute
+    from harness.run_display import RunDisplay
+    from harness.runner import RunInterrupted, execute
     from harness.summary import print_summary
 
+    display = RunDisplay(console, interval_s=float(os.environ.get("HARNESS_PROGRESS_S", "10")))
     try:
         cfg, solution_args = parse_run_overrides(overrides or [])
-        record = execute(cfg, solution_args, progress=lambda msg: console.print(f"  {msg}"))
+        record = execute(cfg, solution_args, progress=display)
+    except RunInterrupted as exc:
+        console.print(f"[bold yellow]interrupted:[/] {exc}", highlight=False, soft_wrap=True)
+        console.print("the record of what was done is in the run folder above", highlight=False)
+        raise typer.Exit(128 + (exc.signum or 2)) from None
     except HarnessError as exc:
         _fail(exc)
         return
     print_summary(console, record)
     if record.status != "ok":
         raise typer.Exit(1)
+
+
+@app.command()
+def sync(overrides: Overrides = None) -> None:
+    """Push runs that MLflow lacks (server down, offline=true) from their run folders.
+
+    Safe to repeat: nothing is pushed twice. Also marks runs whose harness process died as
+    killed. Keys: results_dir (default results), tracking_uri (default: each run's own store).
+    Example: harness sync tracking_uri=http://mlflow.internal:5000
+    """
+    from harness.sync import FAILED, PUSHED, sync_runs
+
+    try:
+        args = _parse(SyncArgs, overrides)
+        outcomes = sync_runs(Path(args.results_dir).expanduser().resolve(), args.tracking_uri)
+    except HarnessError as exc:
+        _fail(exc)
+        return
+    table = Table(title="sync")
+    for column in ("run", "status", "MLflow", "store"):
+        table.add_column(column, overflow="fold")
+    for outcome in outcomes:
+        action = outcome.action if not outcome.error else f"{outcome.action}: {outcome.error}"
+        style = {PUSHED: "green", FAILED: "red"}.get(outcome.action, "dim")
+        table.add_row(outcome.run_id, outcome.status, f"[{style}]{action}[/]", outcome.tracking_uri)
+    console.print(table)
+    counts = {a: sum(o.action == a for o in outcomes) for a in {o.action for o in outcomes}}
+    console.print(", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "no runs")
+    if counts.get(FAILED):
+        raise typer.Exit(1)
+
+
+@dataclass
+class SyncArgs:
+    results_dir: str = "results"
+    tracking_uri: str | None = None
+    """Push every run to this store; default: the store each run was recorded for."""
 
 
 @app.command()
@@ -83,7 +133,7 @@ def sweep(
 
     Runs whose config already finished ok (same config hash in MLflow) are skipped, so the
     same command resumes an interrupted sweep. Sweep keys: executor=local|ray, cpus=N,
-    max_parallel=N, ray_address=ADDRESS.
+    max_parallel=N, min_free_gb=GB, ray_address=ADDRESS.
 
     Example: harness sweep task=rsna-breast solution=ensemble,baseline seed=0,1,2 budget=smoke
     """
@@ -101,44 +151,45 @@ def sweep(
 
 
 @app.command("list")
-def list_plugins() -> None:
-    """Tasks, solutions (with availability) and budgets."""
+def list_plugins(
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            "--verbose",
+            "-V",
+            help="import each plug-in to show its version and whether it loads (slow)",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object only")] = False,
+) -> None:
+    """Tasks, solutions and budgets, from the installed packages' metadata (nothing imported).
+
+    Example: harness list --check
+    """
     from harness.budgets import BUDGETS
+    from harness.plugin_list import as_json as listing_json
+    from harness.plugin_list import print_listing
     from harness.registry import describe_plugins
 
-    table = Table(title="Plug-ins")
-    for column in ("kind", "name", "version", "package", "status"):
-        table.add_column(column)
-    infos = describe_plugins()
-    for info in infos:
-        status = "[green]available[/]" if info.available else "[red]unavailable[/] (see below)"
-        table.add_row(info.kind, info.name, info.version, info.package, status)
-    console.print(table)
-    for info in infos:
-        if not info.available:
-            console.print(
-                f"[red]{info.kind} {info.name} unavailable:[/] {info.reason}", soft_wrap=True
-            )
-    budgets = Table(title="Budgets")
-    for column in ("name", "device", "GPUs", "GPU mem cap", "prepare/fit/predict", "about"):
-        budgets.add_column(column)
-    for b in BUDGETS.values():
-        cap = f"{b.gpu_memory_gb:g} GB" if b.gpu_memory_gb else "-"
-        limits = "/".join(_duration(s) for s in (b.prepare_s, b.fit_s, b.predict_s))
-        budgets.add_row(b.name, b.device, str(b.gpus), cap, limits, b.description)
-    console.print(budgets)
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds / 3600:g}h" if seconds >= 3600 else f"{seconds / 60:g}m"
+    infos = describe_plugins(load=check)
+    if as_json:
+        print(json.dumps(listing_json(infos, BUDGETS.values()), indent=2))
+    else:
+        print_listing(console, infos, BUDGETS.values(), loaded=check)
 
 
 @dataclass
 class ScoreArgs:
-    task: str = MISSING
-    submission: str = MISSING
-    answers: str = MISSING
-    bootstrap: int = 1000
+    task: str | None = None
+    submission: str | None = None
+    answers: str | None = None
+    """A solution file (``harness data answers`` writes one) or the Kaggle labels file."""
+    run: str | None = None
+    """A finished run to score again: its id (under results_dir/runs) or its folder."""
+    results_dir: str = "results"
+    bootstrap: int | None = at_least(0, None)
+    """Resamples of the 95% CI (0: none); default 1000, with run= what the run used."""
 
 
 @app.command()
@@ -146,53 +197,119 @@ def score(
     overrides: Overrides = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Grade a Kaggle-format submission CSV against an answers file.
+    """Grade a Kaggle-format submission CSV, or score a finished run again.
 
-    Example: harness score task=rsna-breast submission=sub.csv answers=train.csv
+    Example: harness score task=rsna-breast submission=sub.csv answers=answers.csv
+    Example: harness score run=results/runs/<run id>   (exit 1 if the recorded score differs)
     """
-    import pandas as pd
-
+    from harness.api import InvalidSubmission
     from harness.registry import load_task
-    from harness.runner import CI_SEED
-    from harness.stats import bootstrap_ci
+    from harness.rescore import DEFAULT_BOOTSTRAP, Rescore, rescore_run
+    from harness.scoring import score_submission
 
+    rescored: Rescore | None = None
     try:
         args = _parse(ScoreArgs, overrides)
-        task = load_task(args.task)
-        answers = task.read_answers(Path(args.answers))
-        submission_path = Path(args.submission)
-        if not submission_path.is_file():
-            raise HarnessError(f"submission={submission_path} does not exist")
-        aligned = task.validate(pd.read_csv(submission_path), answers)
-        value = task.score(aligned, answers)
-        result: dict[str, Any] = {"task": task.name, "metric": task.metric_name, "score": value}
-        if args.bootstrap > 0:
-            ci = bootstrap_ci(
-                task.score, aligned, answers, task.groups(answers), n=args.bootstrap, seed=CI_SEED
-            )
-            result.update(ci_low=ci.low, ci_high=ci.high)
+        if args.run is not None:
+            others = [k for k in ("task", "submission", "answers") if getattr(args, k)]
+            if others:
+                raise HarnessError(f"run= takes the task and files from the run; drop {others[0]}=")
+            rescored = rescore_run(args.run, Path(args.results_dir), args.bootstrap)
+            scored = rescored.result
+            task_name, metric = rescored.record.task, rescored.record.metric_name
+        else:
+            missing = [k for k in ("task", "submission", "answers") if not getattr(args, k)]
+            if missing:
+                raise HarnessError(
+                    f"missing {', '.join(f'{k}=' for k in missing)}: give task=, submission= "
+                    "and answers=, or run=<run id or folder> to score a finished run again"
+                )
+            task = load_task(args.task)
+            answers = task.read_answers(Path(args.answers))
+            bootstrap = DEFAULT_BOOTSTRAP if args.bootstrap is None else args.bootstrap
+            scored = score_submission(task, Path(args.submission), answers, bootstrap)
+            task_name, metric = task.name, task.metric_name
     except HarnessError as exc:
         if as_json:
-            print(json.dumps({"error": str(exc), "status": "invalid_submission"}))
+            status = "invalid_submission" if isinstance(exc, InvalidSubmission) else "error"
+            print(json.dumps({"error": str(exc), "status": status}))
             raise typer.Exit(2) from None
         _fail(exc)
         return
+    mismatch = rescored is not None and not rescored.matches
     if as_json:
+        result: dict[str, Any] = {"task": task_name, "metric": metric, "score": scored.score}
+        if scored.ci_low is not None:
+            result.update(ci_low=scored.ci_low, ci_high=scored.ci_high)
+        if rescored is not None:
+            result.update(
+                run_id=rescored.record.run_id,
+                recorded_score=rescored.record.score,
+                matches_record=rescored.matches,
+                notes=rescored.notes,
+            )
         print(json.dumps(result))
     else:
         ci_text = (
-            f" (95% CI {result['ci_low']:.4f}-{result['ci_high']:.4f})"
-            if "ci_low" in result
+            f" (95% CI {scored.ci_low:.4f}-{scored.ci_high:.4f})"
+            if scored.ci_low is not None and scored.ci_high is not None
             else ""
         )
-        console.print(f"{task.metric_name} = [bold]{value:.4f}[/]{ci_text}")
+        console.print(f"{metric} = [bold]{scored.score:.4f}[/]{ci_text}")
+        if rescored is not None:
+            verdict = (
+                f"[red]differs from the recorded {rescored.record.score!r}[/]"
+                if mismatch
+                else "[green]equals the recorded score[/]"
+            )
+            console.print(f"run {rescored.record.run_id}: {verdict}", soft_wrap=True)
+            for note in rescored.notes:
+                console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    if mismatch:
+        raise typer.Exit(1)
+
+
+@dataclass
+class AnswersArgs:
+    task: str = MISSING
+    out: str = MISSING
+    results_dir: str = "results"
+    """Where the synthetic default dataset is generated (as harness run does)."""
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    """data.root=DIR for a Kaggle download; default: the synthetic dataset a run uses."""
+
+
+@data_app.command("answers")
+def data_answers(overrides: Overrides = None) -> None:
+    """Write the holdout answers that runs are scored against, as the competition's solution
+    file, for its own grader (Kaggle's metric code, mle-bench's grade.py).
+
+    Example: harness data answers task=rsna-breast out=answers.csv data.root=/data/rsna-breast
+    """
+    from harness.holdout import export_holdout_answers
+    from harness.registry import load_task
+
+    try:
+        args = _parse(AnswersArgs, overrides)
+        task = load_task(args.task)
+        results = Path(args.results_dir).expanduser().resolve()
+        exported = export_holdout_answers(task, Path(args.out), args.data, results)
+    except HarnessError as exc:
+        _fail(exc)
+        return
+    console.print(
+        f"wrote {exported.rows} holdout answer rows of {task.name} ({exported.data.kind} data "
+        f"{exported.data.root}) to {exported.path}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @dataclass
 class SynthArgs:
     task: str = MISSING
     out: str = MISSING
-    seed: int = 0
+    seed: int = at_least(0, 0)
 
 
 @data_app.command("synth")
@@ -224,7 +341,7 @@ class CheckArgs:
     root: str = MISSING
     decode: bool = True
     """Decode every image's pixel data too (hours on a full download: see limit)."""
-    limit: int | None = None
+    limit: int | None = at_least(0, None)
     """Open at most this many files (every file's existence is still checked)."""
 
 
@@ -265,7 +382,7 @@ class ReportArgs:
     """Also runs of older task and solution versions (default: the latest of each only)."""
     out: str | None = None
     """Folder for leaderboard.md, leaderboard.html and the plots; default: results_dir."""
-    bootstrap: int = 1000
+    bootstrap: int = at_least(1, 1000)
     """Paired bootstrap resamples for the CIs and the comparisons with each leader."""
 
 
@@ -276,11 +393,14 @@ def report(overrides: Overrides = None) -> None:
     Example: harness report task=rsna-breast budget=kaggle-p100 since=2024-05-01
     """
     from harness.report import build_report
+    from harness.sync import settle_orphans
     from harness.tracking import default_tracking_uri
 
     try:
         args = _parse(ReportArgs, overrides)
+        _check_report_filters(args)
         results = Path(args.results_dir).expanduser().resolve()
+        settle_orphans(results)  # a run whose harness died shows as killed, not running
         files = build_report(
             args.tracking_uri or default_tracking_uri(results),
             Path(args.out).expanduser() if args.out else results,
@@ -297,6 +417,27 @@ def report(overrides: Overrides = None) -> None:
     console.print(f"{tables} table(s) from {runs} run(s):")
     for path in (files.markdown, files.html):
         console.print(f"  {path}", highlight=False, soft_wrap=True)
+
+
+def _check_report_filters(args: ReportArgs) -> None:
+    """A filter that matches no installed task or no budget is a typo: name the nearest."""
+    from harness.budgets import BUDGETS
+    from harness.registry import task_names
+    from harness.report.collect import parse_since
+    from harness.suggest import did_you_mean
+
+    tasks = task_names()
+    if args.task is not None and args.task not in tasks:
+        raise ConfigError(
+            f"unknown task={args.task}{did_you_mean(args.task, tasks)}; "
+            f"tasks are {', '.join(tasks)} (see `harness list`)"
+        )
+    if args.budget is not None and args.budget not in BUDGETS:
+        raise ConfigError(
+            f"unknown budget={args.budget}{did_you_mean(args.budget, BUDGETS)}; "
+            f"budgets are {', '.join(BUDGETS)}"
+        )
+    parse_since(args.since)
 
 
 @dataclass
@@ -338,8 +479,8 @@ def check_contract(overrides: Overrides = None) -> None:
 class NewSolutionArgs:
     task: str = MISSING
     name: str = MISSING
-    path: str = "."
-    """Folder that receives the package folder harness-solution-<name>."""
+    path: str | None = None
+    """The package's folder, created if needed; default ./harness-solution-<name>."""
     module: str | None = None
     """Python package name; default harness_solution_<name with _ for ->."""
 
@@ -348,17 +489,20 @@ class NewSolutionArgs:
 def new_solution(overrides: Overrides = None) -> None:
     """Write a solution plug-in package that passes the contract as written.
 
-    Example: harness new solution task=rsna-breast name=my-model path=~/src
+    Example: harness new solution task=rsna-breast name=my-model path=~/src/my-model
     """
     from harness.scaffold import new_solution as scaffold
 
     try:
         args = _parse(NewSolutionArgs, overrides)
-        package = scaffold(args.task, args.name, Path(args.path), module=args.module)
+        path = Path(args.path) if args.path is not None else None
+        package = scaffold(args.task, args.name, path, module=args.module)
     except HarnessError as exc:
         _fail(exc)
         return
-    console.print(f"wrote {package.task}/{package.name} in {package.root}:", highlight=False)
+    console.print(
+        f"wrote {package.task}/{package.name} to {package.root}:", highlight=False, soft_wrap=True
+    )
     for path in package.files:
         console.print(f"  {path.relative_to(package.root)}", highlight=False)
     console.print("next:")

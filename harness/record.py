@@ -12,6 +12,22 @@ from typing import Any
 from harness.api import Status
 
 RECORD_FILE = "record.json"
+SUBMISSION_FILE = "submission.csv"
+LOG_FILE = "run.log"
+CONFIG_FILE = "config.yaml"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The harness process that runs a run: a later command can tell whether it is still alive.
+
+    The process start time tells a live owner from a new process that reused its pid.
+    """
+
+    host: str
+    pid: int
+    started_at: float
+    """psutil's create_time of the process (seconds since the epoch)."""
 
 
 @dataclass
@@ -46,12 +62,18 @@ class RunRecord:
     status: Status = "running"
     error: str = ""
     failed_phase: str = ""
+    current_phase: str = ""
+    """The phase running now (while status is running); where an interrupted run stopped."""
+    owner: Owner | None = None
     finished_at: str = ""
     score: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
     n_train: int = 0
     n_holdout_cases: int = 0
+    """Rows of the holdout answers (rsna-ich: slices x 6 labels)."""
+    n_holdout_groups: int = 0
+    """Units the bootstrap resamples (patients, studies or images: the task's ``groups``)."""
     phases: dict[str, PhaseStats] = field(default_factory=dict)
     predict_images_per_s: float | None = None
     gpu_hours: float = 0.0
@@ -61,6 +83,8 @@ class RunRecord:
     hardware: dict[str, Any] = field(default_factory=dict)
     run_dir: str = ""
     mlflow_run_id: str = ""
+    tracking_uri: str = ""
+    """The MLflow store this run is mirrored to (``harness sync`` pushes it there)."""
     config_hash: str = ""
     """What decides the result (versions, budget, seed, data, options): equal hash, same run."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -93,4 +117,6 @@ class RunRecord:
     def load(cls, path: Path) -> RunRecord:
         data = json.loads(path.read_text())
         data["phases"] = {k: PhaseStats(**v) for k, v in data.get("phases", {}).items()}
+        if data.get("owner") is not None:
+            data["owner"] = Owner(**data["owner"])
         return cls(**data)

@@ -8,8 +8,11 @@ as unavailable with its reason and never breaks the others.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
 import inspect
+import sys
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
@@ -32,16 +35,33 @@ class PluginInfo:
     name: str
     target: str
     package: str
-    available: bool
+    available: bool | None
+    """None when only the metadata was read (``describe_plugins(load=False)``)."""
     version: str = ""
+    """The plug-in's own version; known only once it is imported."""
     reason: str = ""
+    package_version: str = ""
 
 
 def _scan(group: str) -> tuple[dict[str, EntryPoint], dict[str, str]]:
     """Entry points by name, and the names that two packages register, with the message.
 
-    A clash makes only that name unusable: the other plug-ins still load and list.
+    A clash makes only that name unusable: the other plug-ins still load and list. Scanning
+    reads every installed distribution's metadata, so a scan is kept per ``sys.path`` (a
+    sweep resolves hundreds of grid points); putting a folder on ``sys.path`` scans anew,
+    ``clear_plugin_cache()`` forgets every scan (a package installed into a folder already
+    on the path).
     """
+    return _scan_path(group, tuple(sys.path))
+
+
+def clear_plugin_cache() -> None:
+    """Forget the entry-point scans: the next lookup reads the installed packages again."""
+    _scan_path.cache_clear()
+
+
+@functools.cache
+def _scan_path(group: str, _path: tuple[str, ...]) -> tuple[dict[str, EntryPoint], dict[str, str]]:
     found: dict[str, EntryPoint] = {}
     clashes: dict[str, str] = {}
     for ep in entry_points(group=group):
@@ -145,12 +165,7 @@ def load_solution(task: str, name: str) -> type[Solution]:
         raise PluginError(clashes[key])
     tasks = _entry_points(TASK_GROUP)
     if task not in tasks and key in eps:
-        raise PluginError(
-            f"solution plug-in {key!r} ({eps[key].value}, from package {_package(eps[key])}) "
-            f"is registered for task {task!r}, which no installed package provides"
-            f"{did_you_mean(task, tasks)}; tasks are {', '.join(sorted(tasks)) or 'none'}. "
-            "Fix the entry point's name (<task>/<solution>) or install the task's package"
-        )
+        raise _orphan_error(key, eps[key], task, tasks)
     if task not in tasks:
         load_task(task)  # raises the did-you-mean error for the task
     if key not in eps:
@@ -192,20 +207,53 @@ def _check_solution_class(cls: object, key: str, target: str, task: str, name: s
         )
 
 
-def describe_plugins() -> list[PluginInfo]:
-    """Every registered task and solution, imported one by one to report availability."""
+def describe_plugins(*, load: bool = True) -> list[PluginInfo]:
+    """Every registered task and solution, tasks first, each sorted by name.
+
+    Without ``load`` only the installed packages' entry-point metadata is read: nothing is
+    imported (importing every plug-in takes seconds and gigabytes, as each pulls in torch), and
+    ``available`` is None except for a plug-in the metadata alone rules out (a name two packages
+    register, a solution name without its task). With ``load`` each plug-in is imported in
+    turn, so a broken one is reported with its reason and never stops the others.
+    """
+    tasks = _entry_points(TASK_GROUP)
     infos: list[PluginInfo] = []
     for kind, group in (("task", TASK_GROUP), ("solution", SOLUTION_GROUP)):
-        for key, ep in sorted(_entry_points(group).items()):
-            try:
-                obj = load_task(key) if kind == "task" else load_solution(*_solution_key(key, ep))
-            except (PluginError, ValueError, TypeError) as exc:
-                infos.append(PluginInfo(kind, key, ep.value, _package(ep), False, reason=str(exc)))
-                continue
-            infos.append(
-                PluginInfo(kind, key, ep.value, _package(ep), True, getattr(obj, "version", ""))
+        eps, clashes = _scan(group)
+        for key, ep in sorted(eps.items()):
+            info = PluginInfo(
+                kind, key, ep.value, _package(ep), None, package_version=_package_version(ep)
             )
+            try:
+                if key in clashes:
+                    raise PluginError(clashes[key])
+                if kind == "solution":
+                    task, _ = _solution_key(key, ep)
+                    if task not in tasks:
+                        raise _orphan_error(key, ep, task, tasks)
+                if load:
+                    obj = load_task(key) if kind == "task" else load_solution(*key.split("/", 1))
+                    info = dataclasses.replace(
+                        info, available=True, version=str(getattr(obj, "version", ""))
+                    )
+            except (PluginError, ValueError, TypeError) as exc:
+                info = dataclasses.replace(info, available=False, reason=str(exc))
+            infos.append(info)
     return infos
+
+
+def _orphan_error(key: str, ep: EntryPoint, task: str, tasks: dict[str, EntryPoint]) -> PluginError:
+    """A solution registered for a task that no installed package provides."""
+    return PluginError(
+        f"solution plug-in {key!r} ({ep.value}, from package {_package(ep)}) "
+        f"is registered for task {task!r}, which no installed package provides"
+        f"{did_you_mean(task, tasks)}; tasks are {', '.join(sorted(tasks)) or 'none'}. "
+        "Fix the entry point's name (<task>/<solution>) or install the task's package"
+    )
+
+
+def _package_version(ep: EntryPoint) -> str:
+    return ep.dist.version if ep.dist is not None else ""
 
 
 def _solution_key(key: str, ep: EntryPoint) -> tuple[str, str]:

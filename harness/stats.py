@@ -1,7 +1,9 @@
-"""Bootstrap confidence intervals that resample whole patients/studies, not rows.
+"""Bootstrap confidence intervals that resample the task's groups, not rows.
 
-Rows of one patient are correlated (both breasts, several slices), so resampling rows would
-give intervals that are too narrow. The resample indices depend only on the groups and the
+Each task names its groups (``Task.groups``): patients for rsna-breast, studies for rsna-ich
+and rsna-cervical, images for the segmentation tasks. Rows of one group are correlated (both
+breasts, several slices, several labels), so resampling rows would give intervals that are
+too narrow. The resample indices depend only on the groups and the
 seed, so two solutions scored on the same holdout see the same resamples (paired comparison).
 """
 

@@ -35,8 +35,11 @@ def print_summary(console: Console, record: RunRecord) -> None:
         "budget / seed / device", f"{record.budget_name} / {record.seed} / {record.device}"
     )
     head.add_row("data", f"{record.data_kind}: {record.data_root}")
+    groups = f" from {record.n_holdout_groups} resampled groups" if record.n_holdout_groups else ""
     head.add_row(
-        "cases", f"{record.n_train} training rows, {record.n_holdout_cases} holdout cases scored"
+        "cases",
+        f"{record.n_train} training rows; {record.n_holdout_cases} holdout answer rows scored"
+        f"{groups}",
     )
     if record.predict_images_per_s is not None:
         head.add_row("predict throughput", f"{record.predict_images_per_s:.1f} images/s")

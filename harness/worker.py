@@ -11,7 +11,9 @@ import multiprocessing
 import os
 import random
 import resource
+import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -24,10 +26,12 @@ import pandas as pd
 import psutil
 
 from harness.api import PHASES, Budget, DataView, PhaseBudget, RunContext
+from harness.messages import Done, Fact, Failed, Metrics, PhaseEnded, PhaseStarted, Progress
 from harness.monitor import tree_rss_mb
+from harness.record import LOG_FILE, SUBMISSION_FILE
 
-SUBMISSION_FILE = "submission.csv"
-LOG_FILE = "run.log"
+PROGRESS_INTERVAL_S = 0.2
+"""At most this often a progress update crosses the pipe (solutions may call it per batch)."""
 
 
 @dataclass
@@ -68,6 +72,47 @@ def _redirect_output(log_path: Path) -> None:
         force=True,
     )
     logging.captureWarnings(True)
+
+
+def _detach_from_terminal() -> None:
+    """Own process group, so a terminal's Ctrl-C reaches only the harness, which stops us.
+
+    The harness then knows which phase was interrupted and records it; a child that saw the
+    SIGINT itself would die with a KeyboardInterrupt from anywhere in the solution.
+    """
+    os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _die_with_parent() -> None:
+    """End this run (and the workers it started) if the harness process dies.
+
+    A SIGKILLed harness cannot kill its child; the child notices it was re-parented and takes
+    its whole process group down, so no orphaned training keeps a GPU busy.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="harness-parent-watch", daemon=True).start()
+
+
+class _ProgressSender:
+    """Forwards ``ctx.progress`` to the harness, at most every PROGRESS_INTERVAL_S (and last)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int | None, unit: str, items: int | None) -> None:
+        now = time.monotonic()
+        if now - self._last < PROGRESS_INTERVAL_S and (total is None or done < total):
+            return
+        self._last = now
+        self._conn.send(Progress(done, total, unit, items))
 
 
 def _seed_everything(seed: int) -> None:
@@ -111,6 +156,8 @@ def _is_oom(exc: BaseException) -> bool:
 
 def child_main(spec: ChildSpec, conn: Connection) -> None:
     """Entry point of the spawned run process."""
+    _detach_from_terminal()
+    _die_with_parent()
     _redirect_output(spec.run_dir / LOG_FILE)
     log = logging.getLogger("harness.worker")
     try:
@@ -122,8 +169,9 @@ def child_main(spec: ChildSpec, conn: Connection) -> None:
         train = DataView(spec.task, spec.train, has_labels=True)
         test = DataView(spec.task, spec.test, has_labels=False)
         submission: Any = None
+        progress = _ProgressSender(conn)
         for phase in PHASES:
-            conn.send(("phase_start", phase))
+            conn.send(PhaseStarted(phase))
             log.info("phase %s started", phase)
             ctx = RunContext(
                 run_dir=spec.run_dir,
@@ -132,8 +180,9 @@ def child_main(spec: ChildSpec, conn: Connection) -> None:
                 seed=spec.seed,
                 device=spec.device,
                 log=logging.getLogger(f"solution.{spec.solution}"),
-                report_fn=lambda metrics, step: conn.send(("report", metrics, step)),
-                fact_fn=lambda name, value: conn.send(("fact", name, value)),
+                report_fn=lambda metrics, step: conn.send(Metrics(metrics, step)),
+                fact_fn=lambda name, value: conn.send(Fact(name, value)),
+                progress_fn=progress,
             )
             if spec.device == "cuda":
                 import torch
@@ -146,14 +195,15 @@ def child_main(spec: ChildSpec, conn: Connection) -> None:
                 solution.fit(train, ctx)
             else:
                 submission = solution.predict(test, ctx)
-            stats = {
-                "wall_s": time.perf_counter() - wall0,
-                "cpu_s": _cpu_seconds() - cpu0,
-                "gpu_peak_mem_gb": _gpu_peak_gb(spec.device),
-                "rss_mb": tree_rss_mb(psutil.Process()),
-            }
-            log.info("phase %s finished in %.1f s", phase, stats["wall_s"])
-            conn.send(("phase_end", phase, stats))
+            ended = PhaseEnded(
+                phase,
+                wall_s=time.perf_counter() - wall0,
+                cpu_s=_cpu_seconds() - cpu0,
+                rss_mb=tree_rss_mb(psutil.Process()),
+                gpu_peak_mem_gb=_gpu_peak_gb(spec.device),
+            )
+            log.info("phase %s finished in %.1f s", phase, ended.wall_s)
+            conn.send(ended)
         if not isinstance(submission, pd.DataFrame):
             raise TypeError(
                 f"{spec.solution}.predict returned {type(submission).__name__}, "
@@ -161,11 +211,11 @@ def child_main(spec: ChildSpec, conn: Connection) -> None:
             )
         path = spec.run_dir / SUBMISSION_FILE
         submission.to_csv(path, index=False)
-        conn.send(("done", str(path)))
+        conn.send(Done(str(path)))
     except BaseException as exc:
         log.error("run failed:\n%s", traceback.format_exc())
         kind = "oom" if _is_oom(exc) else "failed"
-        conn.send(("error", kind, f"{type(exc).__name__}: {exc}"))
+        conn.send(Failed(kind, f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
         _exit_now()

@@ -7,8 +7,16 @@ the same plug-ins.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
-from collections.abc import Callable
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -64,6 +72,7 @@ def test_solutions(plugin_site: PluginSite) -> Path:
     names = {
         "constant": "ConstantSolution",
         "sleepy": "SleepySolution",
+        "paced": "PacedSolution",
         "crashing": "CrashingSolution",
         "wrong-ids": "WrongIdsSolution",
         "reporting": "ReportingSolution",
@@ -77,3 +86,72 @@ def test_solutions(plugin_site: PluginSite) -> Path:
         },
         [HERE / "harness" / "fake_solutions.py"],
     )
+
+
+class MlflowServer:
+    """A real ``mlflow server`` process (sqlite database, artifacts proxied to a folder).
+
+    ``stop`` kills it the hard way, as a crash would; ``start`` brings it back on the same
+    port and database, as an operator restarting it would.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.artifacts = folder / "shared-artifacts"
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.uri = f"http://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [
+                sys.executable, "-m", "mlflow", "server",
+                "--backend-store-uri", f"sqlite:///{self.folder / 'server' / 'mlflow.db'}",
+                "--artifacts-destination", str(self.artifacts),
+                "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.uri}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mlflow server did not start (exit code {self._process.poll()})")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        """SIGKILL the server and its workers (its own session: the whole group)."""
+        if self._process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGKILL)
+        self._process.wait(timeout=30)
+        self._process = None
+
+
+MlflowServerFactory = Callable[[], MlflowServer]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path) -> Iterator[MlflowServerFactory]:
+    """``mlflow_server()``: a started server, stopped at the end of the test."""
+    servers: list[MlflowServer] = []
+
+    def start() -> MlflowServer:
+        server = MlflowServer(tmp_path / f"mlflow-server-{len(servers)}")
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -16,7 +16,7 @@ from harness.report.html import render_html
 from harness.report.leaderboard import Report, build_sections
 from harness.report.markdown import render_markdown
 from harness.report.plots import Plot, section_plots
-from harness.runner import CI_SEED
+from harness.scoring import CI_SEED
 
 MARKDOWN_FILE = "leaderboard.md"
 HTML_FILE = "leaderboard.html"

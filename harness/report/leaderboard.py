@@ -461,6 +461,7 @@ def section_summary(section: Section) -> str:
     if section.n_resamples:
         text += (
             f" CIs and comparisons with the leader: {section.n_resamples} paired bootstrap "
-            "resamples of whole patients/studies, the same for every solution."
+            "resamples of the task's groups (patients, studies or images), the same for every "
+            "solution."
         )
     return text

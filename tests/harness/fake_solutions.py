@@ -40,6 +40,19 @@ class SleepySolution(_Base):
         time.sleep(self.config.sleep_s)
 
 
+class PacedSolution(_Base):
+    """Trains for ``sleep_s`` in ten epochs, reporting progress and a metric after each."""
+
+    name = "paced"
+
+    def fit(self, train: DataView, ctx: RunContext) -> None:
+        epochs = 10
+        for epoch in range(epochs):
+            time.sleep(self.config.sleep_s / epochs)
+            ctx.report({"train_loss": 1.0 / (epoch + 1)}, step=epoch)
+            ctx.progress(epoch + 1, epochs, unit="epoch", items=(epoch + 1) * len(train))
+
+
 class CrashingSolution(_Base):
     name = "crashing"
 

@@ -22,7 +22,7 @@ def _answers(root: Path) -> pd.DataFrame:
 
 
 def test_list_shows_plugins_and_budgets() -> None:
-    result = runner.invoke(app, ["list"], terminal_width=200)
+    result = runner.invoke(app, ["list", "--check"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "rsna-breast" in result.output and "baseline" in result.output
     assert "available" in result.output

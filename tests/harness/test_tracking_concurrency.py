@@ -10,14 +10,10 @@ README tells a team to start theirs), a sweep runs eight real runs at once.
 from __future__ import annotations
 
 import multiprocessing as mp
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -26,10 +22,10 @@ from typer.testing import CliRunner
 from harness.budgets import BUDGETS
 from harness.cli import app
 from harness.record import RECORD_FILE, PhaseStats, RunRecord
-from harness.tracking import Tracker
+from harness.tracking import Tracker, summary_metrics
 
 RUNS = 8
-ARTIFACTS = {"submission.csv", "config.yaml", RECORD_FILE, "run.log"}
+ARTIFACTS = {"submission.csv", "config.yaml", RECORD_FILE, "run.log", "metrics.jsonl"}
 
 
 def _record_a_run(uri: str, run_dir: Path, seed: int) -> tuple[str, str]:
@@ -53,9 +49,9 @@ def _record_a_run(uri: str, run_dir: Path, seed: int) -> tuple[str, str]:
         config_hash=f"hash-{seed}",
     )
     run_dir.mkdir(parents=True)
-    for name in ARTIFACTS:
+    for name in ARTIFACTS - {"metrics.jsonl"}:  # the tracker writes the metrics itself
         (run_dir / name).write_text(f"{name} of run {seed}\n")
-    tracker = Tracker(uri, run_dir.parent / "mlartifacts")
+    tracker = Tracker(uri, run_dir)
     record.mlflow_run_id = tracker.start(record)
     for epoch in range(3):
         tracker.log_metrics({"val_pf1": 0.1 * epoch}, step=epoch)
@@ -63,7 +59,9 @@ def _record_a_run(uri: str, run_dir: Path, seed: int) -> tuple[str, str]:
         record.phases[phase] = PhaseStats(wall_s=1.0, cpu_s=1.0, peak_rss_mb=100.0)
         tracker.log_phase(phase, record.phases[phase])
     record.status, record.score = "ok", 0.5 + seed / 100
-    tracker.finish(record, [run_dir / name for name in sorted(ARTIFACTS)])
+    tracker.log_metrics(summary_metrics(record))
+    tracker.finish(record)
+    assert not tracker.error
     return record.mlflow_run_id, record.config_hash
 
 
@@ -91,48 +89,11 @@ def test_eight_processes_record_into_one_new_sqlite_store(tmp_path: Path) -> Non
         assert {a.path for a in client.list_artifacts(run.info.run_id)} == ARTIFACTS
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def tracking_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def tracking_server(mlflow_server: Callable[[], Any]) -> tuple[str, Path]:
     """``mlflow server`` on a sqlite database, artifacts proxied to a folder; (URI, folder)."""
-    artifacts = tmp_path / "shared-artifacts"
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "mlflow", "server",
-            "--backend-store-uri", f"sqlite:///{tmp_path / 'server' / 'mlflow.db'}",
-            "--artifacts-destination", str(artifacts),
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"mlflow server did not start (exit code {server.poll()})")
-            time.sleep(0.5)
-        yield uri, artifacts
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    server = mlflow_server()
+    return server.uri, server.artifacts
 
 
 @pytest.mark.slow

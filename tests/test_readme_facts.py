@@ -1,0 +1,165 @@
+"""The README's figures about each task's default synthetic data, recomputed from the plug-ins.
+
+`harness run` without `data.root` scores on the task's default synthetic dataset (generator
+defaults, `data.synth_seed=0`). The README quotes that holdout's size, the unit the bootstrap
+resamples and what a trivial submission scores on it; each test here builds those figures with
+the real task (generator, split, answers, groups, metric) and asserts that the README states
+them, so a change that moves a figure fails here until the README follows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.api import Task
+from harness.config import DataConfig
+from harness.datasets import synth_config, synthesize
+from harness.registry import load_task
+from tasks.rsna_cervical.layout import TARGETS
+from tasks.rsna_cervical.submission import split_row_ids
+from tasks.rsna_ich.layout import SUBTYPES
+from tasks.severstal_steel.submission import image_ids
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+@dataclass(frozen=True)
+class Holdout:
+    task: Task
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    answers: pd.DataFrame
+
+    @property
+    def n_groups(self) -> int:
+        return len(set(self.task.groups(self.answers)))
+
+
+def _holdout(name: str, tmp_path_factory: pytest.TempPathFactory) -> Holdout:
+    task = load_task(name)
+    root = tmp_path_factory.mktemp("readme") / name
+    synthesize(task, root, synth_config(task, {}), seed=DataConfig().synth_seed)
+    train, holdout = task.split(task.load(root))
+    return Holdout(task, train, holdout, task.answers(holdout))
+
+
+@pytest.fixture(scope="module")
+def readme() -> str:
+    """The README with every run of whitespace as one space (sentences wrap across lines)."""
+    return " ".join(README.read_text(encoding="utf-8").split())
+
+
+@pytest.fixture(scope="module")
+def breast(tmp_path_factory: pytest.TempPathFactory) -> Holdout:
+    return _holdout("rsna-breast", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def siim(tmp_path_factory: pytest.TempPathFactory) -> Holdout:
+    return _holdout("siim-pneumothorax", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def cervical(tmp_path_factory: pytest.TempPathFactory) -> Holdout:
+    return _holdout("rsna-cervical", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def ich(tmp_path_factory: pytest.TempPathFactory) -> Holdout:
+    return _holdout("rsna-ich", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def steel(tmp_path_factory: pytest.TempPathFactory) -> Holdout:
+    return _holdout("severstal-steel", tmp_path_factory)
+
+
+def _says(readme: str, phrase: str) -> None:
+    """One line naming the phrase the README should hold (not the whole README)."""
+    if phrase not in readme:
+        pytest.fail(f"README.md does not say {phrase!r}; update it to what the code gives")
+
+
+def _cervical_prior(data: Holdout) -> float:
+    """Each target's training prevalence submitted for every holdout study."""
+    targets = split_row_ids(data.answers["row_id"])[1]
+    prevalence = {t: float(data.train[t].mean()) for t in TARGETS}
+    submission = pd.DataFrame(
+        {"row_id": data.answers["row_id"], "fractured": targets.map(prevalence)}
+    )
+    return data.task.score(submission, data.answers)
+
+
+def _ich_prior(data: Holdout) -> float:
+    """Each subtype's training prevalence submitted for every holdout slice."""
+    subtypes = data.answers["ID"].str.rsplit("_", n=1).str[1]
+    prevalence = {s: float(data.train[s].mean()) for s in SUBTYPES}
+    submission = pd.DataFrame({"ID": data.answers["ID"], "Label": subtypes.map(prevalence)})
+    return data.task.score(submission, data.answers)
+
+
+def test_rsna_breast_holdout_and_bootstrap_unit(breast: Holdout, readme: str) -> None:
+    breasts = len(breast.answers)
+    patients = breast.holdout["patient_id"].nunique()
+    assert breast.n_groups == patients  # the bootstrap draws patients
+    _says(readme, f"({breasts} holdout breasts)")
+    _says(readme, f"{breasts} breasts of {patients} patients")
+    _says(readme, "resamples patients in rsna-breast")
+
+
+def test_siim_holdout_bootstrap_unit_and_all_empty_score(siim: Holdout, readme: str) -> None:
+    images = len(siim.answers)
+    positives = int((siim.answers["EncodedPixels"] != "-1").sum())
+    all_empty = siim.task.score(siim.answers.assign(EncodedPixels="-1"), siim.answers)
+    assert siim.n_groups == images  # one bootstrap unit per image, not per patient
+    _says(readme, f"({images} holdout images, {positives} with a pneumothorax)")
+    _says(readme, f"the all-empty submission scores {all_empty:.3f}")
+    _says(readme, f"{images} radiographs")
+    _says(readme, "images in siim-pneumothorax")
+    _says(readme, "The CI resamples images")
+
+
+def test_rsna_cervical_holdout_and_prior_score(cervical: Holdout, readme: str) -> None:
+    studies = len(cervical.holdout)
+    assert cervical.n_groups == studies
+    assert len(cervical.answers) == len(TARGETS) * studies
+    _says(readme, f"default synthetic data ({studies} holdout studies)")
+    _says(readme, f"{studies} spine studies")
+    _says(readme, f"training prevalence) scores {_cervical_prior(cervical):.3f}")
+    _says(readme, "studies in rsna-cervical")
+
+
+def test_rsna_ich_holdout_bootstrap_unit_and_prior_score(ich: Holdout, readme: str) -> None:
+    slices = len(ich.holdout)
+    studies = ich.holdout["StudyInstanceUID"].nunique()
+    assert len(ich.answers) == len(SUBTYPES) * slices  # six answer rows per slice
+    assert ich.n_groups == studies  # the bootstrap draws studies, not slices or rows
+    _says(readme, f"{len(ich.train) + slices} slices: {len(ich.train)} train, {slices} holdout")
+    _says(readme, f"{slices} CT slices of {studies} studies")
+    _says(readme, f"on the {slices} holdout slices ({studies} studies)")
+    prior = f"{_ich_prior(ich):.3f}"
+    _says(readme, f"the train split's prevalence scores {prior}")
+    _says(readme, f"| {prior} (prior) |")
+    _says(readme, "rsna-ich (all slices of a study, six rows each)")
+
+
+def test_severstal_holdout_bootstrap_unit_and_all_empty_score(steel: Holdout, readme: str) -> None:
+    images = len(steel.holdout)
+    pairs = len(steel.answers)
+    empty = int((steel.answers["EncodedPixels"].fillna("") == "").sum())
+    all_empty = steel.task.score(steel.answers.assign(EncodedPixels=""), steel.answers)
+    assert np.isclose(all_empty, empty / pairs)  # Dice 1 on every empty pair, 0 elsewhere
+    groups = steel.task.groups(steel.answers)
+    assert list(groups) == list(image_ids(steel.answers["ImageId_ClassId"]))
+    assert steel.n_groups == images  # an image's four rows are drawn together
+    _says(readme, f"{len(steel.train)} training and {images} holdout images ({pairs} pairs)")
+    _says(
+        readme, f"({all_empty:.3f} on the default synthetic holdout: {empty} of its {pairs} pairs"
+    )
+    _says(readme, f"| {all_empty:.3f} (all empty) |")
+    _says(readme, f"{images} steel images")
