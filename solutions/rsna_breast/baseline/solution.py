@@ -133,6 +133,7 @@ class BaselineSolution(Solution):
                 total += float(loss) * len(idx)
             epochs_run += 1
             epoch_s = time.monotonic() - started
+            ctx.progress(epochs_run, cfg.epochs, unit="epoch", items=epochs_run * len(y))
             ctx.report({"train_loss": total / len(y), "epoch_s": epoch_s}, step=epoch)
             ctx.log.info("epoch %d: loss %.4f (%.1f s)", epoch, total / len(y), epoch_s)
             if ctx.budget.remaining() < 1.5 * epoch_s:

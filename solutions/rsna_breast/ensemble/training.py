@@ -180,6 +180,7 @@ def train_member(
 
     best: tuple[float, int, dict[str, torch.Tensor], np.ndarray] | None = None
     epochs_run = 0
+    seen = 0
     for epoch in range(cfg.epochs):
         epoch_started = time.monotonic()
         chosen = np.concatenate([positives, rng.choice(negatives, n_negatives, replace=False)])
@@ -207,6 +208,13 @@ def train_member(
             scaler.step(optimiser)
             scaler.update()
             total += float(loss.detach()) * len(targets)
+            seen += len(targets)
+            ctx.progress(
+                epoch * len(loader) + step + 1,
+                cfg.epochs * len(loader),
+                unit=f"{name} batch",
+                items=seen,
+            )
         epochs_run += 1
         val_probs = predict_probabilities(model, val_files, cfg, device, workers)
         val_scores = breast_probabilities(val_ids, val_probs, cfg.aggregate).to_numpy()
