@@ -432,11 +432,14 @@ def _check_report_filters(args: ReportArgs) -> None:
             f"unknown task={args.task}{did_you_mean(args.task, tasks)}; "
             f"tasks are {', '.join(tasks)} (see `harness list`)"
         )
+    # Runs may carry a budget that is no longer defined here (a plug-in's own, an older
+    # harness's), so only a name next to a defined one is taken for a typo.
     if args.budget is not None and args.budget not in BUDGETS:
-        raise ConfigError(
-            f"unknown budget={args.budget}{did_you_mean(args.budget, BUDGETS)}; "
-            f"budgets are {', '.join(BUDGETS)}"
-        )
+        nearest = did_you_mean(args.budget, BUDGETS)
+        if nearest:
+            raise ConfigError(
+                f"unknown budget={args.budget}{nearest}; budgets are {', '.join(BUDGETS)}"
+            )
     parse_since(args.since)
 
 
