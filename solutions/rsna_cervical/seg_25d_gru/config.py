@@ -86,7 +86,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "seg_time_fraction": 0.35,
         "n_sample": 8,
         "crop_size": 32,
-        "epochs": 40,
+        "epochs": 20,
     },
     "cpu-default": {"seg_size": 64, "seg_epochs": 10, "n_sample": 12, "crop_size": 40},
     "kaggle-p100": _GPU,

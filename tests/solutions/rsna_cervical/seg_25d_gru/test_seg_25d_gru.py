@@ -1,10 +1,16 @@
-"""End to end: `harness run task=rsna-cervical solution=seg-2.5d-gru budget=smoke`.
+"""End to end: `harness run task=rsna-cervical solution=seg-2.5d-gru` with the smoke preset's work.
+
+Under `budget=smoke` both stages are cut by the clock, so what the run learns depends on how
+fast and how busy the machine is (on one CI runner the U-Net got 398 of its 640 steps and the
+GRU 99 of 520, and the run scored no better than the prior). The test therefore runs the smoke
+preset's options with the cpu-default budget's limits: the planned steps always fit, a slow
+runner only takes longer, and the test checks that no step was cut.
 
 The reference is the prior-probability submission: every row gets its target's prevalence in
 the training split, the best constant a solution can submit without looking at images.
-Measured (default synthetic data, 13 holdout studies, seed 0, 2 idle CPU cores): prior 0.565,
-solution 0.255 (95% CI 0.011-0.713; fit 165 s, stage 2 cut by the budget after 16 epochs).
-PRIOR_MARGIN is a third of that measured gap: the holdout is small and the CI wide.
+Measured (default synthetic data, 12 holdout studies, seed 0, 2 CPU cores, 2026-12-02, twice,
+identical): prior 0.565, solution 0.294 (95% CI 0.013-0.829; fit 230-305 s, all 640 U-Net and
+260 GRU steps). PRIOR_MARGIN is a third of that gap: the holdout is small and the CI wide.
 """
 
 from __future__ import annotations
@@ -25,11 +31,14 @@ from tasks.rsna_cervical.submission import split_row_ids
 PRIOR_MARGIN = 0.1
 """Weighted log loss below the prior submission's (lower is better)."""
 
+SMOKE = Seg25dGruSolution.presets["smoke"]
+
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> RunRecord:
     results = tmp_path_factory.mktemp("results-seg-2.5d-gru")
-    args = ["run", "task=rsna-cervical", "solution=seg-2.5d-gru", "budget=smoke"]
+    options = [f"solution.{key}={value}" for key, value in SMOKE.items()]
+    args = ["run", "task=rsna-cervical", "solution=seg-2.5d-gru", "budget=cpu-default", *options]
     result = CliRunner().invoke(app, [*args, f"results_dir={results}"])
     assert result.exit_code == 0, result.output
     (run_dir,) = (results / "runs").iterdir()
@@ -51,6 +60,8 @@ def prior_score(record: RunRecord) -> float:
 def test_smoke_run_beats_the_prior_submission(smoke_run: RunRecord) -> None:
     assert smoke_run.status == "ok", smoke_run.error
     assert smoke_run.score is not None
+    planned_gru_steps = SMOKE["epochs"] * -(-smoke_run.n_train // Seg25dGruConfig.batch_size)
+    assert smoke_run.extra["steps_run"] == planned_gru_steps, "the clock cut stage 2"
     prior = prior_score(smoke_run)
     assert smoke_run.score < prior - PRIOR_MARGIN, (smoke_run.score, prior)
 
@@ -60,7 +71,7 @@ def test_smoke_run_keeps_boxes_not_crops(smoke_run: RunRecord) -> None:
     run_dir = Path(smoke_run.run_dir)
     boxes = pd.read_csv(run_dir / "boxes-test.csv", dtype={"StudyInstanceUID": str})
     assert len(boxes) == 7 * smoke_run.n_holdout_cases // 8
-    n_sample = Seg25dGruSolution.presets["smoke"]["n_sample"]
+    n_sample = SMOKE["n_sample"]
     assert boxes["slice_files"].str.split().str.len().eq(n_sample).all()
     assert not list(run_dir.rglob("*.npy"))
 
