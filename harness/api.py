@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # annotations only: `harness list` and `--help` start without
     import numpy as np
     import pandas as pd
 
+    from harness.stats import GroupStatistics
+
 PHASES: tuple[str, ...] = ("prepare", "fit", "predict")
 """The solution's timed phases, in the order the runner calls them."""
 
@@ -224,6 +226,18 @@ class Task(ABC):
     @abstractmethod
     def groups(self, answers: pd.DataFrame) -> np.ndarray:
         """Bootstrap unit of each answers row (patient or study id)."""
+
+    def bootstrap_statistics(
+        self, submission: pd.DataFrame, answers: pd.DataFrame
+    ) -> GroupStatistics | None:
+        """``score`` as additive per-group statistics, for a fast bootstrap; None if it is not.
+
+        Optional: the bootstrap then scores each resample's rows with ``score``. A task that
+        implements it must give, on every resample, what ``score`` gives on the resampled
+        rows (harness.stats.GroupStatistics; groups ordered as ``harness.stats.group_sums``
+        orders ``groups(answers)``).
+        """
+        return None
 
     @abstractmethod
     def n_inputs(self, view: DataView) -> int:

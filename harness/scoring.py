@@ -51,7 +51,15 @@ def score_submission(
     if bootstrap <= 0:
         return ScoreResult(value)
     groups = task.groups(answers)
-    interval = bootstrap_ci(task.score, aligned, answers, groups, n=bootstrap, seed=CI_SEED)
+    interval = bootstrap_ci(
+        task.score,
+        aligned,
+        answers,
+        groups,
+        n=bootstrap,
+        seed=CI_SEED,
+        statistics=task.bootstrap_statistics,
+    )
     return ScoreResult(value, interval.low, interval.high)
 
 

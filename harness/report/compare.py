@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 
 from harness.api import HarnessError, Task
-from harness.stats import Metric, group_resamples, percentile_interval, resampled_scores
+from harness.stats import (
+    GroupResamples,
+    Metric,
+    Statistics,
+    group_resamples,
+    percentile_interval,
+    resampled_scores,
+)
 
 LEVEL = 0.95
 
@@ -57,13 +64,17 @@ def paired_bootstrap(
     n: int = 1000,
     seed: int = 0,
     level: float = LEVEL,
+    statistics: Statistics | None = None,
 ) -> Difference:
-    """``metric(a) - metric(b)`` with a cluster-bootstrap interval; both aligned with answers."""
+    """``metric(a) - metric(b)`` with a cluster-bootstrap interval; both aligned with answers.
+
+    ``statistics`` (``task.bootstrap_statistics``) gives the fast path, as in bootstrap_ci.
+    """
     resamples = group_resamples(groups, n, seed)
     observed = metric(a, answers) - metric(b, answers)
     return paired_difference(
-        resampled_scores(metric, [a], answers, resamples),
-        resampled_scores(metric, [b], answers, resamples),
+        resampled_scores(metric, [a], answers, resamples, statistics),
+        resampled_scores(metric, [b], answers, resamples, statistics),
         observed,
         level,
     )
@@ -75,13 +86,16 @@ class Holdout:
 
     task: Task
     answers: pd.DataFrame
-    resamples: list[np.ndarray]
+    resamples: GroupResamples
 
     def score(self, submissions: Sequence[pd.DataFrame]) -> tuple[list[float], np.ndarray]:
         """Each submission's score on the whole holdout, and their mean on each resample."""
         aligned = [self.task.validate(s, self.answers) for s in submissions]
         full = [self.task.score(a, self.answers) for a in aligned]
-        return full, resampled_scores(self.task.score, aligned, self.answers, self.resamples)
+        resampled = resampled_scores(
+            self.task.score, aligned, self.answers, self.resamples, self.task.bootstrap_statistics
+        )
+        return full, resampled
 
 
 def load_holdout(task_name: str, data_root: str, n: int, seed: int) -> Holdout:

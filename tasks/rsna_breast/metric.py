@@ -22,20 +22,7 @@ def probabilistic_precision_recall(
     precision = ctp / (ctp + cfp) and recall = ctp / #positives. Where a denominator is 0
     (all predictions 0, or no positive) the value is 0.0 and a RuntimeWarning says why.
     """
-    y = np.asarray(labels)
-    p = np.asarray(predictions, dtype=np.float64)
-    if y.ndim != 1 or p.ndim != 1:
-        raise ValueError(f"labels and predictions must be 1-D, got shapes {y.shape} and {p.shape}")
-    if y.shape != p.shape:
-        raise ValueError(f"{len(y)} labels but {len(p)} predictions: they must pair up one to one")
-    if not np.isin(y, (0, 1)).all():
-        raise ValueError(f"labels must be 0 or 1, found values {np.unique(y)[:10].tolist()}")
-    if np.isnan(p).any():
-        where = np.flatnonzero(np.isnan(p))[:5].tolist()
-        raise ValueError(f"predictions contain NaN (first positions: {where})")
-
-    positive = y.astype(bool)
-    p = np.clip(p, 0.0, 1.0)
+    positive, p = _checked(labels, predictions)
     ctp = float(p[positive].sum())
     cfp = float(p[~positive].sum())
     n_positive = int(positive.sum())
@@ -63,6 +50,23 @@ def probabilistic_precision_recall(
     return precision, recall
 
 
+def _checked(labels: ArrayLike, predictions: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """(positive mask, predictions clipped to [0, 1]); ValueError says what is wrong."""
+    y = np.asarray(labels)
+    p = np.asarray(predictions, dtype=np.float64)
+    if y.ndim != 1 or p.ndim != 1:
+        raise ValueError(f"labels and predictions must be 1-D, got shapes {y.shape} and {p.shape}")
+    if y.shape != p.shape:
+        raise ValueError(f"{len(y)} labels but {len(p)} predictions: they must pair up one to one")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"labels must be 0 or 1, found values {np.unique(y)[:10].tolist()}")
+    if np.isnan(p).any():
+        where = np.flatnonzero(np.isnan(p))[:5].tolist()
+        raise ValueError(f"predictions contain NaN (first positions: {where})")
+
+    return y.astype(bool), np.clip(p, 0.0, 1.0)
+
+
 def pfbeta(labels: ArrayLike, predictions: ArrayLike, beta: float = 1.0) -> float:
     """Probabilistic F-beta: (1 + b^2) P R / (b^2 P + R), and 0.0 when P or R is 0."""
     precision, recall = probabilistic_precision_recall(labels, predictions)
@@ -70,3 +74,24 @@ def pfbeta(labels: ArrayLike, predictions: ArrayLike, beta: float = 1.0) -> floa
         return 0.0
     beta_squared = beta * beta
     return (1 + beta_squared) * precision * recall / (beta_squared * precision + recall)
+
+
+def pfbeta_row_terms(labels: ArrayLike, predictions: ArrayLike) -> np.ndarray:
+    """Per row (p if positive, p if negative, 1 if positive), p clipped: summed over rows,
+    the ``ctp``, ``cfp`` and positive count of ``probabilistic_precision_recall``."""
+    positive, p = _checked(labels, predictions)
+    return np.stack([np.where(positive, p, 0.0), np.where(positive, 0.0, p), positive], axis=1)
+
+
+def pfbeta_from_sums(sums: np.ndarray, beta: float = 1.0) -> np.ndarray:
+    """``pfbeta`` of many row sets at once from their summed ``pfbeta_row_terms`` (R x 3).
+
+    The same arithmetic and the same 0.0 where a denominator is 0, without the warnings.
+    """
+    ctp, cfp, n_positive = sums[:, 0], sums[:, 1], sums[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(ctp + cfp == 0.0, 0.0, ctp / (ctp + cfp))
+        recall = np.where(n_positive == 0.0, 0.0, ctp / n_positive)
+        beta_squared = beta * beta
+        f = (1 + beta_squared) * precision * recall / (beta_squared * precision + recall)
+    return np.where((precision <= 0.0) | (recall <= 0.0), 0.0, f)

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
+from harness.stats import GroupStatistics, group_sums
 from tasks.rsna_breast import synthetic
 from tasks.rsna_breast.layout import LABEL_COLUMNS, check_layout, read_train_csv
-from tasks.rsna_breast.metric import pfbeta
+from tasks.rsna_breast.metric import pfbeta, pfbeta_from_sums, pfbeta_row_terms
 from tasks.rsna_breast.split import holdout_split
 from tasks.rsna_breast.submission import (
     SUBMISSION_COLUMNS,
@@ -65,13 +66,14 @@ class RsnaBreastTask(Task):
         return validate_submission(submission, answers)
 
     def score(self, submission: pd.DataFrame, answers: pd.DataFrame) -> float:
-        # A misaligned pair would score silently wrong, so check what validate() guarantees.
-        if not np.array_equal(
-            submission["prediction_id"].astype(str).to_numpy(),
-            answers["prediction_id"].astype(str).to_numpy(),
-        ):
-            raise ValueError("submission rows do not match the answers: pass it through validate()")
-        return pfbeta(answers["cancer"].to_numpy(), submission["cancer"].to_numpy(dtype=np.float64))
+        return pfbeta(*_labels_and_predictions(submission, answers))
+
+    def bootstrap_statistics(
+        self, submission: pd.DataFrame, answers: pd.DataFrame
+    ) -> GroupStatistics:
+        """Per patient, the sums of pF1's ctp, cfp and positives."""
+        terms = pfbeta_row_terms(*_labels_and_predictions(submission, answers))
+        return GroupStatistics(group_sums(self.groups(answers), terms), pfbeta_from_sums)
 
     def groups(self, answers: pd.DataFrame) -> np.ndarray:
         """The patient of each breast: bootstrap resamples patients, as the split groups them."""
@@ -79,3 +81,15 @@ class RsnaBreastTask(Task):
 
     def n_inputs(self, view: DataView) -> int:
         return len(view.frame)
+
+
+def _labels_and_predictions(
+    submission: pd.DataFrame, answers: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    # A misaligned pair would score silently wrong, so check what validate() guarantees.
+    if not np.array_equal(
+        submission["prediction_id"].astype(str).to_numpy(),
+        answers["prediction_id"].astype(str).to_numpy(),
+    ):
+        raise ValueError("submission rows do not match the answers: pass it through validate()")
+    return answers["cancer"].to_numpy(), submission["cancer"].to_numpy(dtype=np.float64)

@@ -87,3 +87,18 @@ def study_occurrences(uids: ArrayLike, targets: ArrayLike) -> np.ndarray:
     starts = np.ones(len(ids), dtype=bool)
     starts[1:] = (ids[1:] != ids[:-1]) | (rank[1:] <= rank[:-1])
     return np.cumsum(starts) - 1
+
+
+def one_run_per_study(uids: ArrayLike, targets: ArrayLike) -> bool:
+    """True when each study's rows, taken in table order, are in strictly increasing TARGETS
+    order: ``study_occurrences`` then sees each copy of a study in a resample as exactly one
+    study, whatever the other draws.
+
+    Otherwise (a repeated or out-of-order target) the number of studies a copy counts for
+    depends on its neighbours in the resample, which no per-study statistic can reproduce.
+    """
+    ids = np.asarray(uids).astype(str)
+    rank = np.asarray([TARGETS.index(t) for t in np.asarray(targets).astype(str)])
+    order = np.argsort(ids, kind="stable")
+    same_study = ids[order][1:] == ids[order][:-1]
+    return bool(np.all(rank[order][1:][same_study] > rank[order][:-1][same_study]))

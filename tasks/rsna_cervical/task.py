@@ -9,9 +9,16 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
+from harness.stats import GroupStatistics, group_sums, ratio_of_sums
 from tasks.rsna_cervical import synthetic
 from tasks.rsna_cervical.layout import LABEL_COLUMNS, check_layout, read_train_csv
-from tasks.rsna_cervical.metric import study_occurrences, weighted_log_loss
+from tasks.rsna_cervical.metric import (
+    one_run_per_study,
+    row_losses,
+    row_weights,
+    study_occurrences,
+    weighted_log_loss,
+)
 from tasks.rsna_cervical.split import holdout_split
 from tasks.rsna_cervical.submission import (
     SUBMISSION_COLUMNS,
@@ -81,16 +88,23 @@ class RsnaCervicalTask(Task):
         return validate_submission(submission, answers)
 
     def score(self, submission: pd.DataFrame, answers: pd.DataFrame) -> float:
-        ids = answers["row_id"].astype(str)
-        # A misaligned pair would score silently wrong, so check what validate() guarantees.
-        if not np.array_equal(submission["row_id"].astype(str).to_numpy(), ids.to_numpy()):
-            raise ValueError("submission rows do not match the answers: pass it through validate()")
-        uids, targets = split_row_ids(ids)
-        return weighted_log_loss(
-            answers["fractured"].to_numpy(),
-            submission["fractured"].to_numpy(dtype=np.float64),
-            targets.to_numpy(),
-            study_occurrences(uids.to_numpy(), targets.to_numpy()),
+        labels, predictions, uids, targets = _metric_inputs(submission, answers)
+        return weighted_log_loss(labels, predictions, targets, study_occurrences(uids, targets))
+
+    def bootstrap_statistics(
+        self, submission: pd.DataFrame, answers: pd.DataFrame
+    ) -> GroupStatistics | None:
+        """Per study, its own normalised loss and 1: the host's mean over studies, each copy of
+        a study in a resample counting as one. None where a study's rows are not in target
+        order (see ``one_run_per_study``): the bootstrap then scores the resampled rows."""
+        labels, predictions, uids, targets = _metric_inputs(submission, answers)
+        if not one_run_per_study(uids, targets):
+            return None
+        weights = row_weights(targets, labels)
+        rows = np.stack([weights * row_losses(labels, predictions), weights], axis=1)
+        per_study = ratio_of_sums(group_sums(uids, rows))
+        return GroupStatistics(
+            np.stack([per_study, np.ones_like(per_study)], axis=1), ratio_of_sums
         )
 
     def groups(self, answers: pd.DataFrame) -> np.ndarray:
@@ -100,3 +114,20 @@ class RsnaCervicalTask(Task):
     def n_inputs(self, view: DataView) -> int:
         """Slices (DICOM files) in the view."""
         return int(view.frame["n_slices"].sum())
+
+
+def _metric_inputs(
+    submission: pd.DataFrame, answers: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, predictions, study UIDs and targets of each row, once the pair is checked aligned."""
+    ids = answers["row_id"].astype(str)
+    # A misaligned pair would score silently wrong, so check what validate() guarantees.
+    if not np.array_equal(submission["row_id"].astype(str).to_numpy(), ids.to_numpy()):
+        raise ValueError("submission rows do not match the answers: pass it through validate()")
+    uids, targets = split_row_ids(ids)
+    return (
+        answers["fractured"].to_numpy(),
+        submission["fractured"].to_numpy(dtype=np.float64),
+        uids.to_numpy(),
+        targets.to_numpy(),
+    )

@@ -36,6 +36,14 @@ def weighted_log_loss(labels: ArrayLike, predictions: ArrayLike, weights: ArrayL
     Raises ValueError for mismatched shapes, labels other than 0/1, NaN predictions or
     non-positive total weight.
     """
+    weighted, w = weighted_row_losses(labels, predictions, weights)
+    return float(np.sum(weighted) / np.sum(w))
+
+
+def weighted_row_losses(
+    labels: ArrayLike, predictions: ArrayLike, weights: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """(w * loss, w) of each row: ``weighted_log_loss`` is the sum of one over the other."""
     y = np.asarray(labels, dtype=np.float64)
     p = np.asarray(predictions, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
@@ -55,7 +63,7 @@ def weighted_log_loss(labels: ArrayLike, predictions: ArrayLike, weights: ArrayL
         raise ValueError("the weights sum to zero: nothing to score")
     p = np.clip(p, EPSILON, 1.0 - EPSILON)
     losses = -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
-    return float(np.sum(w * losses) / np.sum(w))
+    return w * losses, w
 
 
 def row_weights(subtypes: ArrayLike) -> np.ndarray:

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
+from harness.stats import GroupStatistics, group_sums, ratio_of_sums
 from tasks.rsna_ich import synthetic
 from tasks.rsna_ich.layout import SUBTYPES, check_layout, read_train_table
-from tasks.rsna_ich.metric import row_weights, weighted_log_loss
+from tasks.rsna_ich.metric import row_weights, weighted_log_loss, weighted_row_losses
 from tasks.rsna_ich.split import holdout_split
 from tasks.rsna_ich.submission import (
     GROUP_COLUMN,
@@ -79,17 +80,15 @@ class RsnaIchTask(Task):
         return validate_submission(submission, answers)
 
     def score(self, submission: pd.DataFrame, answers: pd.DataFrame) -> float:
-        # A misaligned pair would score silently wrong, so check what validate() guarantees.
-        if not np.array_equal(
-            submission["ID"].astype(str).to_numpy(), answers["ID"].astype(str).to_numpy()
-        ):
-            raise ValueError("submission rows do not match the answers: pass it through validate()")
-        subtypes = answers["ID"].astype(str).str.rsplit("_", n=1).str[1]
-        return weighted_log_loss(
-            answers["Label"].to_numpy(),
-            submission["Label"].to_numpy(dtype=np.float64),
-            row_weights(subtypes.to_numpy()),
-        )
+        return weighted_log_loss(*_metric_inputs(submission, answers))
+
+    def bootstrap_statistics(
+        self, submission: pd.DataFrame, answers: pd.DataFrame
+    ) -> GroupStatistics:
+        """Per study, the sums of its rows' weighted losses and of their weights."""
+        weighted, weights = weighted_row_losses(*_metric_inputs(submission, answers))
+        rows = np.stack([weighted, weights], axis=1)
+        return GroupStatistics(group_sums(self.groups(answers), rows), ratio_of_sums)
 
     def groups(self, answers: pd.DataFrame) -> np.ndarray:
         """The study of each row: the bootstrap resamples whole studies (their slices are
@@ -100,3 +99,20 @@ class RsnaIchTask(Task):
 
     def n_inputs(self, view: DataView) -> int:
         return len(view.frame)
+
+
+def _metric_inputs(
+    submission: pd.DataFrame, answers: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, predictions and weights of each row, once the pair is checked aligned."""
+    # A misaligned pair would score silently wrong, so check what validate() guarantees.
+    if not np.array_equal(
+        submission["ID"].astype(str).to_numpy(), answers["ID"].astype(str).to_numpy()
+    ):
+        raise ValueError("submission rows do not match the answers: pass it through validate()")
+    subtypes = answers["ID"].astype(str).str.rsplit("_", n=1).str[1]
+    return (
+        answers["Label"].to_numpy(),
+        submission["Label"].to_numpy(dtype=np.float64),
+        row_weights(subtypes.to_numpy()),
+    )

@@ -28,6 +28,13 @@ def mean_dice(
     predictions: Sequence[str], truths: Sequence[str], shapes: Sequence[tuple[int, int]]
 ) -> float:
     """The competition score: mean ``pair_dice`` over (image, class) pairs in the same order."""
+    return float(np.mean(pair_dices(predictions, truths, shapes)))
+
+
+def pair_dices(
+    predictions: Sequence[str], truths: Sequence[str], shapes: Sequence[tuple[int, int]]
+) -> np.ndarray:
+    """``pair_dice`` of each (image, class) pair, in order (a resample averages them)."""
     if not len(predictions) == len(truths) == len(shapes):
         raise ValueError(
             f"{len(predictions)} predictions, {len(truths)} truths and {len(shapes)} image sizes: "
@@ -35,8 +42,10 @@ def mean_dice(
         )
     if not predictions:
         raise ValueError("mean Dice of no (image, class) pairs is undefined")
-    scores = [
-        pair_dice(p, t, int(h), int(w))
-        for p, t, (h, w) in zip(predictions, truths, shapes, strict=True)
-    ]
-    return float(np.mean(scores))
+    return np.array(
+        [
+            pair_dice(p, t, int(h), int(w))
+            for p, t, (h, w) in zip(predictions, truths, shapes, strict=True)
+        ],
+        dtype=np.float64,
+    )

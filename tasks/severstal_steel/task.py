@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
+from harness.stats import GroupStatistics, group_sums, ratio_of_sums
 from tasks.severstal_steel import synthetic
 from tasks.severstal_steel.layout import LABEL_COLUMNS, check_layout, read_train_table
-from tasks.severstal_steel.metric import mean_dice
+from tasks.severstal_steel.metric import mean_dice, pair_dices
 from tasks.severstal_steel.split import holdout_split
 from tasks.severstal_steel.submission import (
     ID_COLUMN,
@@ -67,17 +68,15 @@ class SeverstalSteelTask(Task):
         return validate_submission(submission, answers)
 
     def score(self, submission: pd.DataFrame, answers: pd.DataFrame) -> float:
-        # A misaligned pair would score silently wrong, so check what validate() guarantees.
-        if not np.array_equal(
-            submission[ID_COLUMN].astype(str).to_numpy(), answers[ID_COLUMN].astype(str).to_numpy()
-        ):
-            raise ValueError("submission rows do not match the answers: pass it through validate()")
-        shapes = list(zip(answers["height"], answers["width"], strict=True))
-        return mean_dice(
-            submission["EncodedPixels"].astype(str).tolist(),
-            answers["EncodedPixels"].astype(str).tolist(),
-            shapes,
-        )
+        return mean_dice(*_dice_inputs(submission, answers))
+
+    def bootstrap_statistics(
+        self, submission: pd.DataFrame, answers: pd.DataFrame
+    ) -> GroupStatistics:
+        """Per image, the sum of its rows' Dice and its row count: a resample's mean Dice."""
+        dices = pair_dices(*_dice_inputs(submission, answers))
+        rows = np.stack([dices, np.ones_like(dices)], axis=1)
+        return GroupStatistics(group_sums(self.groups(answers), rows), ratio_of_sums)
 
     def groups(self, answers: pd.DataFrame) -> np.ndarray:
         """The image of each (image, class) row: the bootstrap resamples whole images."""
@@ -85,3 +84,20 @@ class SeverstalSteelTask(Task):
 
     def n_inputs(self, view: DataView) -> int:
         return len(view.frame)
+
+
+def _dice_inputs(
+    submission: pd.DataFrame, answers: pd.DataFrame
+) -> tuple[list[str], list[str], list[tuple[int, int]]]:
+    """Predicted and true RLEs and image sizes of each row, once the pair is checked aligned."""
+    # A misaligned pair would score silently wrong, so check what validate() guarantees.
+    if not np.array_equal(
+        submission[ID_COLUMN].astype(str).to_numpy(), answers[ID_COLUMN].astype(str).to_numpy()
+    ):
+        raise ValueError("submission rows do not match the answers: pass it through validate()")
+    shapes = list(zip(answers["height"], answers["width"], strict=True))
+    return (
+        submission["EncodedPixels"].astype(str).tolist(),
+        answers["EncodedPixels"].astype(str).tolist(),
+        shapes,
+    )

@@ -27,6 +27,13 @@ def mean_dice(
     predictions: Sequence[str], truths: Sequence[str], shapes: Sequence[tuple[int, int]]
 ) -> float:
     """The competition score: mean ``image_dice`` over images given in the same order."""
+    return float(np.mean(image_dices(predictions, truths, shapes)))
+
+
+def image_dices(
+    predictions: Sequence[str], truths: Sequence[str], shapes: Sequence[tuple[int, int]]
+) -> np.ndarray:
+    """``image_dice`` of each image, in order (a resample averages them)."""
     if not len(predictions) == len(truths) == len(shapes):
         raise ValueError(
             f"{len(predictions)} predictions, {len(truths)} truths and {len(shapes)} image sizes: "
@@ -34,8 +41,10 @@ def mean_dice(
         )
     if not predictions:
         raise ValueError("mean Dice of no images is undefined")
-    scores = [
-        image_dice(p, t, int(h), int(w))
-        for p, t, (h, w) in zip(predictions, truths, shapes, strict=True)
-    ]
-    return float(np.mean(scores))
+    return np.array(
+        [
+            image_dice(p, t, int(h), int(w))
+            for p, t, (h, w) in zip(predictions, truths, shapes, strict=True)
+        ],
+        dtype=np.float64,
+    )

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
+from harness.stats import GroupStatistics, group_sums, ratio_of_sums
 from tasks.siim_pneumothorax import synthetic
 from tasks.siim_pneumothorax.layout import LABEL_COLUMNS, check_layout, read_train_table
-from tasks.siim_pneumothorax.metric import mean_dice
+from tasks.siim_pneumothorax.metric import image_dices, mean_dice
 from tasks.siim_pneumothorax.split import holdout_split
 from tasks.siim_pneumothorax.submission import (
     SUBMISSION_COLUMNS,
@@ -65,17 +66,15 @@ class SiimPneumothoraxTask(Task):
         return validate_submission(submission, answers)
 
     def score(self, submission: pd.DataFrame, answers: pd.DataFrame) -> float:
-        # A misaligned pair would score silently wrong, so check what validate() guarantees.
-        if not np.array_equal(
-            submission["ImageId"].astype(str).to_numpy(), answers["ImageId"].astype(str).to_numpy()
-        ):
-            raise ValueError("submission rows do not match the answers: pass it through validate()")
-        shapes = list(zip(answers["height"], answers["width"], strict=True))
-        return mean_dice(
-            submission["EncodedPixels"].astype(str).tolist(),
-            answers["EncodedPixels"].astype(str).tolist(),
-            shapes,
-        )
+        return mean_dice(*_dice_inputs(submission, answers))
+
+    def bootstrap_statistics(
+        self, submission: pd.DataFrame, answers: pd.DataFrame
+    ) -> GroupStatistics:
+        """Per image, the sum of its rows' Dice and its row count: a resample's mean Dice."""
+        dices = image_dices(*_dice_inputs(submission, answers))
+        rows = np.stack([dices, np.ones_like(dices)], axis=1)
+        return GroupStatistics(group_sums(self.groups(answers), rows), ratio_of_sums)
 
     def groups(self, answers: pd.DataFrame) -> np.ndarray:
         """Each image is its own bootstrap unit (the score is a mean over images)."""
@@ -83,3 +82,20 @@ class SiimPneumothoraxTask(Task):
 
     def n_inputs(self, view: DataView) -> int:
         return len(view.frame)
+
+
+def _dice_inputs(
+    submission: pd.DataFrame, answers: pd.DataFrame
+) -> tuple[list[str], list[str], list[tuple[int, int]]]:
+    """Predicted and true RLEs and image sizes of each row, once the pair is checked aligned."""
+    # A misaligned pair would score silently wrong, so check what validate() guarantees.
+    if not np.array_equal(
+        submission["ImageId"].astype(str).to_numpy(), answers["ImageId"].astype(str).to_numpy()
+    ):
+        raise ValueError("submission rows do not match the answers: pass it through validate()")
+    shapes = list(zip(answers["height"], answers["width"], strict=True))
+    return (
+        submission["EncodedPixels"].astype(str).tolist(),
+        answers["EncodedPixels"].astype(str).tolist(),
+        shapes,
+    )

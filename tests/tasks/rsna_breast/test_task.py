@@ -165,3 +165,38 @@ def test_synthetic_data_goes_through_the_whole_chain(task, tmp_path):
     submission = task.public_view(holdout)[["prediction_id"]].drop_duplicates().assign(cancer=0.5)
     score = task.score(task.validate(submission, answers), answers)
     assert 0.0 < score <= 1.0
+
+
+def _breasts(n_patients: int, seed: int) -> pd.DataFrame:
+    """Answers of ``n_patients`` patients with one or two breasts each, few positives."""
+    rng = np.random.default_rng(seed)
+    ids = [
+        f"{p}_{side}"
+        for p in range(10, 10 + n_patients)
+        for side in (("L", "R") if p % 3 else ("L",))
+    ]
+    cancer = (rng.uniform(size=len(ids)) < 0.1).astype("int64")
+    return pd.DataFrame({"prediction_id": sorted(ids), "cancer": cancer})
+
+
+def test_fast_bootstrap_matches_the_resampled_rows(task: RsnaBreastTask, bootstrap_parity) -> None:
+    answers = _breasts(30, seed=1)
+    rng = np.random.default_rng(2)
+    noisy = answers.assign(
+        cancer=np.clip(answers["cancer"] + rng.normal(0, 0.4, len(answers)), -0.5, 1.5)
+    )
+    scores = bootstrap_parity(task, noisy, answers)
+    assert (scores == 0.0).any() and (scores > 0.0).any()  # some resamples have no positive
+    with pytest.warns(RuntimeWarning, match="every prediction is 0"):
+        bootstrap_parity(task, answers.assign(cancer=0.0), answers)
+    bootstrap_parity(task, answers.assign(cancer=answers["cancer"] * 1.0), answers)
+    one = answers.iloc[:2].reset_index(drop=True).assign(cancer=[0, 1])
+    bootstrap_parity(task, one.assign(cancer=[0.3, 0.6]), one)  # a single patient
+
+
+def test_fast_bootstrap_refuses_what_score_refuses(task: RsnaBreastTask) -> None:
+    answers = _breasts(5, seed=0)
+    with pytest.raises(ValueError, match="validate"):
+        task.bootstrap_statistics(answers.iloc[::-1], answers)
+    with pytest.raises(ValueError, match="NaN"):
+        task.bootstrap_statistics(answers.assign(cancer=np.nan), answers)

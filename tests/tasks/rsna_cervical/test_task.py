@@ -59,3 +59,43 @@ def test_score_refuses_an_unaligned_submission(task, tiny_cervical_root):
     answers = task.answers(holdout)
     with pytest.raises(ValueError, match="validate"):
         task.score(answers.iloc[::-1].reset_index(drop=True), answers)
+
+
+def _cervical_answers(n_studies: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    uids = [f"1.2.826.{i}" for i in range(n_studies)]
+    fractured = (rng.uniform(size=(n_studies, len(TARGETS))) < 0.15).astype("int64")
+    row_id = [f"{u}_{t}" for u in uids for t in TARGETS]
+    return pd.DataFrame({"row_id": row_id, "fractured": fractured.ravel()})
+
+
+def test_fast_bootstrap_matches_the_resampled_rows(task, bootstrap_parity):
+    answers = _cervical_answers(25, seed=0)
+    rng = np.random.default_rng(1)
+    submission = answers.assign(fractured=rng.uniform(0, 1, len(answers)))
+    submission.loc[::5, "fractured"] = 0.0
+    bootstrap_parity(task, submission, answers)
+    bootstrap_parity(task, answers.assign(fractured=0.5), answers)
+    single = _cervical_answers(1, seed=2)
+    bootstrap_parity(task, single.assign(fractured=0.2), single)
+    # studies of fewer rows (one target missing) are still one run each
+    kept = ~answers["row_id"].str.endswith("_C3")
+    partial = answers.loc[kept].reset_index(drop=True)
+    bootstrap_parity(task, submission.loc[kept].reset_index(drop=True), partial)
+
+
+def test_studies_out_of_target_order_take_the_reference_path(task):
+    answers = _cervical_answers(4, seed=0)
+    shuffled = answers.iloc[[1, 0, *range(2, len(answers))]].reset_index(drop=True)
+    assert task.bootstrap_statistics(shuffled.assign(fractured=0.5), shuffled) is None
+    repeated = answers.iloc[[0, 0, *range(1, len(answers))]].reset_index(drop=True)
+    assert task.bootstrap_statistics(repeated.assign(fractured=0.5), repeated) is None
+    interval = bootstrap_ci(
+        task.score,
+        shuffled.assign(fractured=0.5),
+        shuffled,
+        task.groups(shuffled),
+        n=20,
+        statistics=task.bootstrap_statistics,
+    )
+    assert interval.low <= interval.high

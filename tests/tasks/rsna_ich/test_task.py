@@ -91,3 +91,32 @@ def test_read_answers_of_the_kaggle_csv_scores_like_the_answers(
     assert read[["ID", "Label"]].equals(answers[["ID", "Label"]])
     half = task.validate(answers[["ID"]].assign(Label=0.5), read)
     assert task.score(half, read) == pytest.approx(math.log(2))
+
+
+def _ich_answers(slices_per_study: list[int], seed: int) -> pd.DataFrame:
+    """Answers of studies with the given numbers of slices, six subtype rows per slice."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for study, n_slices in enumerate(slices_per_study):
+        for s in range(n_slices):
+            image = f"ID_{study:02d}{s:03d}"
+            labels = (rng.uniform(size=len(SUBTYPES)) < 0.2).astype("int64")
+            rows += [
+                (f"{image}_{t}", y, f"1.2.{study}") for t, y in zip(SUBTYPES, labels, strict=True)
+            ]
+    answers = pd.DataFrame(rows, columns=["ID", "Label", "StudyInstanceUID"])
+    return answers.sort_values("ID", ignore_index=True)
+
+
+def test_fast_bootstrap_matches_the_resampled_rows(task: RsnaIchTask, bootstrap_parity) -> None:
+    answers = _ich_answers([1, 5, 2, 9, 3, 1, 4], seed=0)
+    rng = np.random.default_rng(1)
+    predictions = answers.assign(Label=rng.uniform(0, 1, len(answers)))
+    predictions.loc[::7, "Label"] = 0.0  # clipped to EPSILON: confident mistakes cost 34.5
+    predictions.loc[3::11, "Label"] = 1.0
+    bootstrap_parity(task, predictions[["ID", "Label"]], answers)
+    bootstrap_parity(task, answers.assign(Label=0.0)[["ID", "Label"]], answers)
+    no_study = answers.drop(columns="StudyInstanceUID")  # grouped by image instead
+    bootstrap_parity(task, predictions[["ID", "Label"]], no_study)
+    single = _ich_answers([3], seed=2)
+    bootstrap_parity(task, single.assign(Label=0.3)[["ID", "Label"]], single)

@@ -48,3 +48,26 @@ def test_score_refuses_misaligned_rows(task: SeverstalSteelTask) -> None:
     with pytest.raises(ValueError, match="validate"):
         task.score(answers.iloc[::-1].reset_index(drop=True), answers)
     np.testing.assert_array_equal(task.groups(answers), ["a.jpg", "a.jpg"])
+
+
+def test_fast_bootstrap_matches_the_resampled_rows(
+    task: SeverstalSteelTask, bootstrap_parity
+) -> None:
+    masks = [("1 3", "", "", ""), ("", "", "", ""), ("5 10", "", "30 4", ""), ("", "2 2", "", "")]
+    images = [f"{i:04d}.jpg" for i in range(len(masks))]
+    ids = [f"{image}_{k}" for image in images for k in (1, 2, 3, 4)]
+    answers = pd.DataFrame(
+        {
+            "ImageId_ClassId": ids,
+            "EncodedPixels": [m for four in masks for m in four],
+            "height": 8,
+            "width": 10,
+        }
+    )
+    predicted = ["1 2", "", "", "7 1", "", "", "", "", "5 8", "", "", "", "", "2 2", "40 3", ""]
+    submission = answers[["ImageId_ClassId"]].assign(EncodedPixels=predicted)
+    scores = bootstrap_parity(task, submission, answers)
+    assert scores.min() < scores.max()
+    bootstrap_parity(task, submission.assign(EncodedPixels=""), answers)  # empty vs empty = 1
+    three_pairs = answers.iloc[:3].reset_index(drop=True)  # an image with fewer rows
+    bootstrap_parity(task, submission.iloc[:3].reset_index(drop=True), three_pairs)

@@ -50,3 +50,24 @@ def test_synthetic_data_is_deterministic(task: SiimPneumothoraxTask, tmp_path: P
     for a in sorted((tmp_path / "a").rglob("*")):
         b = tmp_path / "b" / a.relative_to(tmp_path / "a")
         assert a.is_dir() or a.read_bytes() == b.read_bytes()
+
+
+def test_fast_bootstrap_matches_the_resampled_rows(
+    task: SiimPneumothoraxTask, bootstrap_parity
+) -> None:
+    truths = ["-1", "2 3", "-1", "0 5 1 2", "4 4", "-1", "1 1", "-1"]
+    predictions = ["-1", "2 2", "1 1", "-1", "4 4", "-1", "0 3", "3 2"]
+    answers = pd.DataFrame(
+        {
+            "ImageId": [f"1.2.{i}" for i in range(len(truths))],
+            "EncodedPixels": truths,
+            "height": 4,
+            "width": 5,
+        }
+    )
+    submission = answers[["ImageId"]].assign(EncodedPixels=predictions)
+    scores = bootstrap_parity(task, submission, answers)
+    assert scores.min() < scores.max()
+    bootstrap_parity(task, submission.assign(EncodedPixels="-1"), answers)  # all empty
+    one = answers.iloc[:1]
+    bootstrap_parity(task, one[["ImageId"]].assign(EncodedPixels="1 1"), one)
