@@ -2,14 +2,13 @@
 
 A pair scores 2|P & T| / (|P| + |T|), and 1 when both masks are empty, so an image without
 defects contributes four 1s to a submission that leaves it empty. Masks are compared as runs of
-the absolute RLEs (harness.segmentation.dice.runs_dice), never decoded, and each pair's Dice is
-memoised: the bootstrap scores the same rows a thousand times.
+the absolute RLEs (harness.segmentation.dice.runs_dice), never decoded; each pair's Dice is
+computed once (``pair_dices``) and the bootstrap averages those per resample.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
@@ -17,7 +16,6 @@ from harness.segmentation.dice import runs_dice
 from harness.segmentation.rle import absolute_runs
 
 
-@lru_cache(maxsize=1 << 16)
 def pair_dice(prediction: str, truth: str, height: int, width: int) -> float:
     """Dice of two absolute RLEs over a ``height`` x ``width`` image (1 if both are empty)."""
     shape = (height, width)

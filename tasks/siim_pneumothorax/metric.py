@@ -1,14 +1,13 @@
 """The competition metric: mean over images of the Dice of the predicted and true masks.
 
 An image scores 1 when both masks are empty (``-1``), 0 when exactly one is. Masks are compared
-as runs (harness.segmentation.dice.runs_dice), never decoded, and the Dice of each (prediction,
-truth, size) is memoised: the bootstrap scores the same rows a thousand times.
+as runs (harness.segmentation.dice.runs_dice), never decoded; each image's Dice is computed once
+(``image_dices``) and the bootstrap averages those per resample.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
@@ -16,7 +15,6 @@ from harness.segmentation.dice import runs_dice
 from harness.segmentation.rle import relative_runs
 
 
-@lru_cache(maxsize=1 << 16)
 def image_dice(prediction: str, truth: str, height: int, width: int) -> float:
     """Dice of two SIIM relative RLEs over a ``height`` x ``width`` image (1 if both empty)."""
     shape = (height, width)

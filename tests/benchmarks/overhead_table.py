@@ -66,7 +66,7 @@ def small_dataset(out: Path) -> Path:
 @contextmanager
 def _spans(marks: dict[str, tuple[float, float]]) -> Iterator[None]:
     """Time the runner's own steps by wrapping them for the duration of one run."""
-    originals = {name: getattr(runner, name) for name in ("_supervise", "_score", "_finalise")}
+    originals = {name: getattr(runner, name) for name in ("_supervise", "score_submission", "_finalise")}
 
     def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -104,7 +104,7 @@ def timed_run(args: list[str]) -> dict[str, float]:
     first_phase = next(t for t, msg in lines if msg.startswith("prepare started"))
     last_phase = next(t for t, msg in lines if msg.startswith("predict finished"))
     phases = sum(p.wall_s for p in record.phases.values())
-    supervise, score, finalise = spans["_supervise"], spans["_score"], spans["_finalise"]
+    supervise, score, finalise = spans["_supervise"], spans["score_submission"], spans["_finalise"]
     return {
         "parent set-up (plug-ins, data, split, MLflow run)": supervise[0] - started,
         "child spawn and imports": first_phase - supervise[0],
