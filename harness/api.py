@@ -178,12 +178,27 @@ class Task(ABC):
 
     @abstractmethod
     def check(
-        self, root: Path, *, decode: bool = True, limit: int | None = None
+        self,
+        root: Path,
+        *,
+        decode: bool = True,
+        limit: int | None = None,
+        sample: int | None = None,
+        seed: int = 0,
+        workers: int = 1,
+        on_problem: Callable[[DataProblem], None] | None = None,
     ) -> list[DataProblem]:
         """Every problem found in a dataset on disk; an empty list means it is usable.
 
-        ``decode`` also decodes pixel data (slow on a full download); ``limit`` caps how many
-        files are opened.
+        ``decode`` also decodes pixel data (slow on a full download). Every file is looked
+        for; ``limit`` opens only the first N files found, ``sample`` N of them chosen at random
+        with ``seed`` (not both). ``workers`` processes open them (1: this process; see
+        ``harness.file_checks``), and each problem found in a file goes to ``on_problem`` as
+        soon as it is found; the returned list holds those too.
+
+        Only ``decode`` and ``limit`` are required of a plug-in: ``harness data check`` passes
+        the other arguments only to a ``check`` that declares them, and refuses ``sample`` for
+        one that does not.
         """
 
     @abstractmethod

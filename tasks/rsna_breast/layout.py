@@ -10,12 +10,14 @@ is ``harness data check``: it also looks for every image file and opens (and dec
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from harness.api import DataError, DataProblem
+from harness.file_checks import DECODE_CHUNK, EVERY_FILE, HEADER_CHUNK, Checked, Opening
 from harness.imaging.dicom import DicomReadError, read_dicom, read_header
 
 COLUMNS: tuple[str, ...] = (
@@ -103,15 +105,16 @@ def read_train_csv(root: str | Path) -> pd.DataFrame:
 
 
 def check_layout(
-    root: str | Path, *, decode: bool = True, limit: int | None = None
+    root: str | Path, *, decode: bool = True, opening: Opening = EVERY_FILE
 ) -> list[DataProblem]:
     """Every problem with a dataset on disk; an empty list means ``read_train_csv`` succeeds and
     every image file exists and, among those opened, reads (and decodes).
 
-    Every row's image file is looked for. The first ``limit`` files found (all when None) are
-    opened: their header is read and checked to hold all of the pixel data it declares, which
-    catches empty and truncated files; with ``decode`` their pixel data is decoded too, which
-    also catches missing JPEG 2000 / JPEG lossless decoders, at the cost of time.
+    Every row's image file is looked for. The files found that ``opening`` chooses (all by
+    default) are opened: their header is read and checked to hold all of the pixel data it
+    declares, which catches empty and truncated files; with ``decode`` their pixel data is
+    decoded too, which also catches missing JPEG 2000 / JPEG lossless decoders, at the cost of
+    time.
     """
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
@@ -135,7 +138,7 @@ def check_layout(
         ]
     problems.extend(_table_problems(frame, csv_path))
     if image_dir.is_dir() and {"patient_id", "image_id"} <= set(frame.columns):
-        problems.extend(_image_problems(frame, image_dir, decode=decode, limit=limit))
+        problems.extend(_image_problems(frame, image_dir, decode=decode, opening=opening))
     return problems
 
 
@@ -222,38 +225,41 @@ def _table_problems(frame: pd.DataFrame, csv_path: Path) -> list[DataProblem]:
 
 
 def _image_problems(
-    frame: pd.DataFrame, image_dir: Path, *, decode: bool, limit: int | None
+    frame: pd.DataFrame, image_dir: Path, *, decode: bool, opening: Opening
 ) -> list[DataProblem]:
-    """Missing files for every row with valid ids; unreadable DICOMs among the first ``limit``."""
+    """Missing files for every row with valid ids, then unreadable DICOMs among those opened."""
     valid = ~(_not_integer(frame["patient_id"]) | _not_integer(frame["image_id"]))
     ids = frame.loc[valid, ["patient_id", "image_id"]].astype("int64")
     problems: list[DataProblem] = []
-    opened = 0
+    found: list[tuple[Path, int]] = []
     for patient_id, image_id in ids.itertuples(index=False):
         path = image_dir / str(patient_id) / f"{image_id}.dcm"
-        if not path.is_file():
-            problems.append(
-                DataProblem(
-                    str(path),
-                    f"image file missing (patient_id {patient_id}, image_id {image_id})",
-                    "re-download train_images/ or remove the row from train.csv",
-                )
-            )
+        if path.is_file():
+            found.append((path, image_id))
             continue
-        if limit is not None and opened >= limit:
-            continue
-        opened += 1
-        try:
-            if decode:
-                read_dicom(path)
-            else:
-                read_header(path, require_pixels=True)  # also catches a file cut short
-        except DicomReadError as err:
-            problems.append(
-                DataProblem(
-                    str(path),
-                    f"unreadable DICOM (image_id {image_id}): {err.reason}",
-                    _REDOWNLOAD_FIX,
-                )
+        problems.append(
+            DataProblem(
+                str(path),
+                f"image file missing (patient_id {patient_id}, image_id {image_id})",
+                "re-download train_images/ or remove the row from train.csv",
             )
-    return problems
+        )
+    chunk = DECODE_CHUNK if decode else HEADER_CHUNK
+    opened = opening.run(partial(_open_image, decode=decode), found, chunk_size=chunk)
+    return problems + [p for _, checked in opened for p in checked.problems]
+
+
+def _open_image(item: tuple[Path, int], *, decode: bool) -> Checked[None]:
+    """The problem of one DICOM file, if any (run in a worker process)."""
+    path, image_id = item
+    try:
+        if decode:
+            read_dicom(path)
+        else:
+            read_header(path, require_pixels=True)  # also catches a file cut short
+    except DicomReadError as err:
+        problem = DataProblem(
+            str(path), f"unreadable DICOM (image_id {image_id}): {err.reason}", _REDOWNLOAD_FIX
+        )
+        return Checked((problem,))
+    return Checked()

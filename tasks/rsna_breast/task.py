@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
+from harness.file_checks import Opening, ProblemCallback
 from harness.stats import GroupStatistics, group_sums
 from tasks.rsna_breast import synthetic
 from tasks.rsna_breast.layout import LABEL_COLUMNS, check_layout, read_train_csv
@@ -43,9 +44,18 @@ class RsnaBreastTask(Task):
         synthetic.synthesize(root, config, seed)
 
     def check(
-        self, root: Path, *, decode: bool = True, limit: int | None = None
+        self,
+        root: Path,
+        *,
+        decode: bool = True,
+        limit: int | None = None,
+        sample: int | None = None,
+        seed: int = 0,
+        workers: int = 1,
+        on_problem: ProblemCallback | None = None,
     ) -> list[DataProblem]:
-        return check_layout(root, decode=decode, limit=limit)
+        opening = Opening(limit, sample, seed, workers, on_problem)
+        return check_layout(root, decode=decode, opening=opening)
 
     def load(self, root: Path) -> pd.DataFrame:
         return read_train_csv(root)

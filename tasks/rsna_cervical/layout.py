@@ -14,6 +14,7 @@ slices, the segmentations and the bounding boxes.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ import pandas as pd
 from pydicom import Dataset
 
 from harness.api import DataError, DataProblem
+from harness.file_checks import EVERY_FILE, Checked, Opening
 from harness.imaging.dicom import DicomReadError, read_dicom, read_header
 
 VERTEBRAE: tuple[str, ...] = ("C1", "C2", "C3", "C4", "C5", "C6", "C7")
@@ -98,14 +100,15 @@ def read_train_csv(root: str | Path) -> pd.DataFrame:
 
 
 def check_layout(
-    root: str | Path, *, decode: bool = True, limit: int | None = None
+    root: str | Path, *, decode: bool = True, opening: Opening = EVERY_FILE
 ) -> list[DataProblem]:
     """Every problem with a dataset on disk; empty means ``read_train_csv`` succeeds and every
     study, segmentation and bounding box that was opened is usable.
 
-    Every study folder is looked for. The slices of the first ``limit`` studies (all when None)
-    are opened: each needs an ImagePositionPatient, and with ``decode`` its pixel data must
-    decode and match the study's first slice in size. Every segmentation of an opened study
+    Every study folder is looked for. The slices of the studies that ``opening`` chooses (it
+    counts studies, not files; all by default) are opened: each needs an
+    ImagePositionPatient, and with ``decode`` its pixel data must decode and match the study's
+    first slice in size. Every segmentation of an opened study
     must load and match its DICOM stack (slices x rows x columns); bounding boxes must name
     known studies and slice files that exist.
     """
@@ -133,10 +136,14 @@ def check_layout(
     if "StudyInstanceUID" not in frame.columns or not image_dir.is_dir():
         return problems
     uids = [uid for uid in frame["StudyInstanceUID"].dropna().astype(str).unique()]
-    for index, uid in enumerate(uids):
-        problems.extend(
-            _study_problems(root, uid, open_files=limit is None or index < limit, decode=decode)
-        )
+    checks = partial(_check_study, root, decode=decode)
+    opened = dict(opening.run(checks, uids, chunk_size=1, what="studies"))
+    for uid in uids:
+        checked = opened.get(uid)
+        if checked is None:
+            problems.extend(_study_problems(root, uid, open_files=False, decode=decode))
+        else:
+            problems.extend(checked.problems)
     problems.extend(_box_problems(root, set(uids)))
     return problems
 
@@ -218,6 +225,11 @@ def _table_problems(frame: pd.DataFrame, csv_path: Path) -> list[DataProblem]:
                 )
             )
     return problems
+
+
+def _check_study(root: Path, uid: str, *, decode: bool) -> Checked[None]:
+    """One study's problems, its slices opened (run in a worker process)."""
+    return Checked(tuple(_study_problems(root, uid, open_files=True, decode=decode)))
 
 
 def _study_problems(root: Path, uid: str, *, open_files: bool, decode: bool) -> list[DataProblem]:

@@ -15,12 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from harness.api import DataError, DataProblem
+from harness.file_checks import DECODE_CHUNK, EVERY_FILE, HEADER_CHUNK, Checked, Opening
 from harness.imaging.ct import slice_geometry, to_hu
 from harness.imaging.dicom import DicomReadError, read_dicom, read_header
 
@@ -185,13 +187,13 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
 
 
 def check_layout(
-    root: str | Path, *, decode: bool = True, limit: int | None = None
+    root: str | Path, *, decode: bool = True, opening: Opening = EVERY_FILE
 ) -> list[DataProblem]:
     """Every problem with a dataset on disk; an empty list means ``read_train_table`` succeeds.
 
-    Every image's file is looked for. The first ``limit`` files found (all when None) have their
-    header read and checked for the tags the task needs; with ``decode`` their pixel data is
-    decoded and converted to HU too (slow on the full 450 GB download).
+    Every image's file is looked for. The files found that ``opening`` chooses (all by default)
+    have their header read and checked for the tags the task needs; with ``decode`` their pixel
+    data is decoded and converted to HU too (slow on the full 450 GB download).
     """
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
@@ -219,7 +221,7 @@ def check_layout(
         problems.append(DataProblem(str(csv_path), str(err).removeprefix(f"{csv_path}: ")))
         image_ids = frame["ID"].astype(str).str.extract(ID_PATTERN)[0].drop_duplicates()
     if image_dir.is_dir():
-        problems.extend(_image_problems(root, image_ids, decode=decode, limit=limit))
+        problems.extend(_image_problems(root, image_ids, decode=decode, opening=opening))
     return problems
 
 
@@ -321,36 +323,41 @@ def _header_row(path: Path) -> dict[str, object] | DataProblem:
 
 
 def _image_problems(
-    root: Path, image_ids: pd.Series, *, decode: bool, limit: int | None
+    root: Path, image_ids: pd.Series, *, decode: bool, opening: Opening
 ) -> list[DataProblem]:
+    """Missing files for every image, then unreadable ones among those opened."""
     problems: list[DataProblem] = []
-    opened = 0
+    found: list[Path] = []
     for image_id in image_ids:
         path = image_path(root, str(image_id))
-        if not path.is_file():
-            problems.append(
-                DataProblem(
-                    str(path),
-                    f"image file missing (image {image_id})",
-                    "re-download stage_2_train/ or remove the image's six rows from the csv",
-                )
+        if path.is_file():
+            found.append(path)
+            continue
+        problems.append(
+            DataProblem(
+                str(path),
+                f"image file missing (image {image_id})",
+                "re-download stage_2_train/ or remove the image's six rows from the csv",
             )
-            continue
-        if limit is not None and opened >= limit:
-            continue
-        opened += 1
-        found = _header_row(path)
-        if isinstance(found, DataProblem):
-            problems.append(found)
-            continue
-        if decode:
-            try:
-                image = read_dicom(path)
-                to_hu(image.pixels, image.header)
-            except DicomReadError as err:
-                problems.append(DataProblem(str(path), err.reason, _REDOWNLOAD_FIX))
-            except (ValueError, TypeError) as err:
-                problems.append(
-                    DataProblem(str(path), f"no HU values ({err})", "check RescaleSlope/Intercept")
-                )
-    return problems
+        )
+    chunk = DECODE_CHUNK if decode else HEADER_CHUNK
+    opened = opening.run(partial(_open_slice, decode=decode), found, chunk_size=chunk)
+    return problems + [p for _, checked in opened for p in checked.problems]
+
+
+def _open_slice(path: Path, *, decode: bool) -> Checked[None]:
+    """The problem of one slice's file, if any (run in a worker process)."""
+    found = _header_row(path)
+    if isinstance(found, DataProblem):
+        return Checked((found,))
+    if not decode:
+        return Checked()
+    try:
+        image = read_dicom(path)
+        to_hu(image.pixels, image.header)
+    except DicomReadError as err:
+        return Checked((DataProblem(str(path), err.reason, _REDOWNLOAD_FIX),))
+    except (ValueError, TypeError) as err:
+        problem = DataProblem(str(path), f"no HU values ({err})", "check RescaleSlope/Intercept")
+        return Checked((problem,))
+    return Checked()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ import pandas as pd
 from PIL import Image
 
 from harness.api import DataError, DataProblem
+from harness.file_checks import DECODE_CHUNK, EVERY_FILE, HEADER_CHUNK, Checked, Opening
 from harness.segmentation.rle import absolute_runs
 
 TRAIN_CSV = "train.csv"
@@ -222,16 +224,16 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
 
 
 def check_layout(
-    root: str | Path, *, decode: bool = True, limit: int | None = None
+    root: str | Path, *, decode: bool = True, opening: Opening = EVERY_FILE
 ) -> list[DataProblem]:
     """Every problem with a dataset on disk; an empty list means ``read_train_table`` succeeds
     and every JPEG opened reads (and decodes), has 3 channels and the dataset's size.
 
-    The first ``limit`` images (all when None, by ImageId) are opened; with ``decode`` their
-    pixels are decoded too, which catches truncated files. An image whose size differs from
-    the most common size among those opened is a problem (the competition's are all 256 x
-    1600; a synthetic or resized copy is fine as long as it is uniform). RLEs of images not
-    opened are checked against 256 x 1600.
+    The images that ``opening`` chooses (all by default, by ImageId) are opened; with
+    ``decode`` their pixels are decoded too, which catches truncated files. An image whose size
+    differs from the most common size among those opened is a problem (the competition's are
+    all 256 x 1600; a synthetic or resized copy is fine as long as it is uniform). RLEs of
+    images not opened are checked against 256 x 1600.
     """
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
@@ -251,20 +253,30 @@ def check_layout(
         return [*problems, DataProblem(str(csv_path), str(err), _DOWNLOAD_FIX)]
 
     infos: dict[str, ImageInfo] = {}
-    for opened, (image_id, path) in enumerate(files.items()):
-        if limit is not None and opened >= limit:
-            break
-        try:
-            infos[image_id] = read_image_info(path)
-            if decode:
-                read_grey(path)
-        except ImageReadError as err:
-            problems.append(DataProblem(str(err.path), err.reason, _REDOWNLOAD_FIX))
+    chunk = DECODE_CHUNK if decode else HEADER_CHUNK
+    checks = partial(_open_image, decode=decode)
+    for (image_id, _), checked in opening.run(checks, list(files.items()), chunk_size=chunk):
+        problems += checked.problems
+        if checked.value is not None:
+            infos[image_id] = checked.value
     problems += _image_shape_problems(infos, files)
     problems += row_problems(frame, _sizes(infos), csv_path)
     if image_dir.is_dir():
         problems += _rows_without_file(frame, files, image_dir)
     return problems
+
+
+def _open_image(item: tuple[str, Path], *, decode: bool) -> Checked[ImageInfo]:
+    """One JPEG's size and channels and its problem, if any (run in a worker process)."""
+    _, path = item
+    info = None
+    try:
+        info = read_image_info(path)
+        if decode:
+            read_grey(path)
+    except ImageReadError as err:
+        return Checked((DataProblem(str(err.path), err.reason, _REDOWNLOAD_FIX),), info)
+    return Checked(value=info)
 
 
 def _image_shape_problems(infos: dict[str, ImageInfo], files: dict[str, Path]) -> list[DataProblem]:

@@ -18,12 +18,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from harness.api import DataError, DataProblem
+from harness.file_checks import DECODE_CHUNK, EVERY_FILE, HEADER_CHUNK, Checked, Opening
 from harness.imaging.dicom import DicomReadError, read_dicom, read_header
 from harness.segmentation.rle import (
     EMPTY_RELATIVE,
@@ -240,14 +242,14 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
 
 
 def check_layout(
-    root: str | Path, *, decode: bool = True, limit: int | None = None
+    root: str | Path, *, decode: bool = True, opening: Opening = EVERY_FILE
 ) -> list[DataProblem]:
     """Every problem with a dataset on disk; an empty list means ``read_train_table`` succeeds,
     every DICOM has a row and, among those opened, every file reads (and decodes).
 
-    The first ``limit`` image files (all when None, in ImageId order) are opened; with
-    ``decode`` their pixel data is decoded too. RLEs of images not opened are checked against
-    the competition's 1024x1024.
+    The image files that ``opening`` chooses (all by default, in ImageId order) are opened;
+    with ``decode`` their pixel data is decoded too. RLEs of images not opened are checked
+    against the competition's 1024x1024.
     """
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
@@ -268,17 +270,12 @@ def check_layout(
         return [*problems, DataProblem(str(csv_path), str(err), _DOWNLOAD_FIX)]
 
     headers: dict[str, ImageHeader] = {}
-    for opened, (image_id, path) in enumerate(sorted(files.items())):
-        if limit is not None and opened >= limit:
-            break
-        try:
-            headers[image_id] = read_image_header(path)
-            if decode:
-                read_dicom(path)
-        except DicomReadError as err:
-            problems.append(
-                DataProblem(str(err.path), f"unreadable DICOM: {err.reason}", _REDOWNLOAD_FIX)
-            )
+    chunk = DECODE_CHUNK if decode else HEADER_CHUNK
+    checks = partial(_open_image, decode=decode)
+    for (image_id, _), checked in opening.run(checks, sorted(files.items()), chunk_size=chunk):
+        problems += checked.problems
+        if checked.value is not None:
+            headers[image_id] = checked.value
     problems += row_problems(frame, _shapes(headers), csv_path)
     listed = set(frame["ImageId"])
     if image_dir.is_dir():
@@ -300,6 +297,20 @@ def check_layout(
         for image_id in sorted(set(files) - listed)
     ]
     return problems
+
+
+def _open_image(item: tuple[str, Path], *, decode: bool) -> Checked[ImageHeader]:
+    """One DICOM's header and its problem, if any (run in a worker process)."""
+    _, path = item
+    header = None
+    try:
+        header = read_image_header(path)
+        if decode:
+            read_dicom(path)
+    except DicomReadError as err:
+        problem = DataProblem(str(err.path), f"unreadable DICOM: {err.reason}", _REDOWNLOAD_FIX)
+        return Checked((problem,), header)
+    return Checked(value=header)
 
 
 def _shapes(headers: dict[str, ImageHeader]) -> dict[str, tuple[int, int]]:

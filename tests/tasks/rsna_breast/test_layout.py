@@ -11,6 +11,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from harness.api import DataError
+from harness.file_checks import Opening
 from tasks.rsna_breast.layout import COLUMNS, LABEL_COLUMNS, check_layout, read_train_csv
 
 MAMMOGRAPHY_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.2"
@@ -243,7 +244,7 @@ def test_check_limit_caps_the_files_opened_but_not_the_files_looked_for(tmp_path
     write_dataset(tmp_path)
     image(tmp_path, 10006, 462822612).unlink()
     image(tmp_path, 10011, 270344397).write_text("not a DICOM")
-    problems = check_layout(tmp_path, limit=2)
+    problems = check_layout(tmp_path, opening=Opening(limit=2))
     assert [Path(p.path).name for p in problems] == ["462822612.dcm"]
-    problems = check_layout(tmp_path, limit=3)
+    problems = check_layout(tmp_path, opening=Opening(limit=3))
     assert [Path(p.path).name for p in problems] == ["462822612.dcm", "270344397.dcm"]

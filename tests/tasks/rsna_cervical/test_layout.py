@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from harness.api import DataError
+from harness.file_checks import Opening
 from tasks.rsna_cervical.layout import COLUMNS, check_layout, read_train_csv, slice_files
 
 
@@ -72,7 +73,9 @@ def test_unreadable_slice_and_mismatched_segmentation_are_named(copy_root):
     assert str(broken) in paths
     mismatch = next(p for p in problems if p.path == other.segmentation)
     assert "does not match its DICOM stack" in mismatch.problem
-    assert len(check_layout(copy_root, limit=0)) == 0  # nothing opened, every folder present
+    assert (
+        len(check_layout(copy_root, opening=Opening(limit=0))) == 0
+    )  # nothing opened, every folder present
 
 
 def test_bounding_boxes_naming_unknown_studies_or_slices(copy_root):

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from harness.api import DataError
+from harness.file_checks import Opening
 from tasks.severstal_steel.layout import (
     IMAGE_DIR,
     MASK_COLUMNS,
@@ -130,7 +131,7 @@ def test_limit_and_decode_cap_the_work(dataset_copy: Callable[[], Path]) -> None
     last.write_bytes(data[: len(data) * 3 // 4])  # header intact, pixel data cut
     assert any("truncated" in p.problem.lower() for p in check_layout(root))
     assert check_layout(root, decode=False) == []
-    assert check_layout(root, limit=5) == []
+    assert check_layout(root, opening=Opening(limit=5)) == []
 
 
 def test_missing_folders_and_old_header(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from harness.api import DataError
+from harness.file_checks import Opening
 from harness.segmentation.rle import decode_relative, encode_relative
 from tasks.siim_pneumothorax.layout import (
     IMAGE_DIR,
@@ -139,4 +140,4 @@ def test_limit_caps_the_files_opened(dataset_copy: Callable[[], Path]) -> None:
     broken = max(last, key=lambda p: p.stem)  # opened last, in ImageId order
     broken.write_bytes(b"garbage")
     assert any("unreadable" in p.problem for p in check_layout(root, decode=False))
-    assert not any("unreadable" in p.problem for p in check_layout(root, limit=5))
+    assert not any("unreadable" in p.problem for p in check_layout(root, opening=Opening(limit=5)))
