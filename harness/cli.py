@@ -7,8 +7,12 @@ mistyped key is an error that names it.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
+import logging
 import os
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +22,7 @@ from omegaconf import MISSING
 from rich.console import Console
 from rich.table import Table
 
-from harness.api import HarnessError
+from harness.api import DataProblem, HarnessError, Task
 from harness.config import (
     ConfigError,
     DataConfig,
@@ -39,6 +43,7 @@ app.add_typer(data_app, name="data")
 new_app = typer.Typer(help="Scaffolds for new plug-ins.")
 app.add_typer(new_app, name="new")
 
+log = logging.getLogger(__name__)
 console = Console()
 Overrides = Annotated[list[str] | None, typer.Argument(help="key=value arguments")]
 
@@ -340,33 +345,84 @@ class CheckArgs:
     task: str = MISSING
     root: str = MISSING
     decode: bool = True
-    """Decode every image's pixel data too (hours on a full download: see limit)."""
+    """Decode every image's pixel data too (hours on a full download: see limit and sample)."""
     limit: int | None = at_least(0, None)
-    """Open at most this many files (every file's existence is still checked)."""
+    """Open only the first N files found (every row's file is still looked for)."""
+    sample: int | None = at_least(0, None)
+    """Open N files found chosen at random with seed (every row's file is still looked for);
+    not with limit."""
+    seed: int = at_least(0, 0)
+    """The seed of sample: the same seed opens the same files."""
+    workers: int | None = at_least(1, None)
+    """Processes that open the files; default: the CPU count, at most 16; 1 = no pool."""
 
 
 @data_app.command("check")
 def data_check(overrides: Overrides = None) -> None:
     """Validate a dataset on disk (columns, files, DICOM decoding); exit 1 on problems.
 
-    Example: harness data check task=rsna-breast root=/data/rsna-breast-cancer-detection limit=500
+    Each problem in a file is printed as soon as it is found, with a progress bar on stderr.
+    Example: harness data check task=rsna-breast root=/data/rsna-breast-cancer-detection sample=500
     """
     from harness.registry import load_task
 
+    printed: list[DataProblem] = []
+
+    def show(problem: DataProblem) -> None:
+        printed.append(problem)
+        console.print(f"[red]-[/] {problem}", highlight=False, soft_wrap=True)
+
     try:
         args = _parse(CheckArgs, overrides)
+        if args.limit is not None and args.sample is not None:
+            raise ConfigError("give limit (the first N files) or sample (N at random), not both")
         task = load_task(args.task)
-        problems = task.check(Path(args.root), decode=args.decode, limit=args.limit)
+        options = _check_options(task, args, show)
+        problems = task.check(Path(args.root), **options)
     except HarnessError as exc:
         _fail(exc)
         return
     if not problems:
         console.print(f"[green]ok:[/] {args.root} is a usable {task.name} dataset")
         return
-    for problem in problems:
+    for problem in _not_yet_printed(problems, printed):
         console.print(f"[red]-[/] {problem}", highlight=False, soft_wrap=True)
     console.print(f"[bold red]{len(problems)} problem(s)[/] in {args.root}")
     raise typer.Exit(1)
+
+
+def _check_options(
+    task: Task, args: CheckArgs, on_problem: Callable[[DataProblem], None]
+) -> dict[str, Any]:
+    """The keyword arguments of ``task.check``: those of its signature only, so that a plug-in
+    written before ``sample``, ``seed``, ``workers`` and ``on_problem`` still runs."""
+    from harness.file_checks import default_workers
+
+    wanted: dict[str, Any] = {"decode": args.decode, "limit": args.limit}
+    if args.sample is not None:
+        wanted |= {"sample": args.sample, "seed": args.seed}
+    wanted |= {"workers": args.workers or default_workers(), "on_problem": on_problem}
+    parameters = inspect.signature(task.check).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return wanted
+    if "sample" in wanted and "sample" not in parameters:
+        raise ConfigError(f"task {task.name}'s check takes no sample=; use limit=")
+    dropped = sorted(set(wanted) - set(parameters))
+    if dropped:
+        log.info("task %s's check takes no %s: not passed", task.name, ", ".join(dropped))
+    return {k: v for k, v in wanted.items() if k in parameters}
+
+
+def _not_yet_printed(problems: list[DataProblem], printed: list[DataProblem]) -> list[DataProblem]:
+    """``problems`` less one occurrence of each problem ``on_problem`` printed already."""
+    left = Counter(printed)
+    rest = []
+    for problem in problems:
+        if left[problem] > 0:
+            left[problem] -= 1
+        else:
+            rest.append(problem)
+    return rest
 
 
 @dataclass

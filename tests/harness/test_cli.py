@@ -116,3 +116,74 @@ def test_run_with_a_typo_exits_2_with_a_suggestion() -> None:
     result = runner.invoke(app, ["run", "task=rsna-breast", "solution=baselin"], terminal_width=300)
     assert result.exit_code == 2
     assert "did you mean 'baseline'" in result.output
+
+
+def _small_breast(out: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "data",
+            "synth",
+            "task=rsna-breast",
+            f"out={out}",
+            "n_patients=3",
+            "height=40",
+            "width=32",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_data_check_prints_each_problem_then_the_count(tmp_path: Path) -> None:
+    out = tmp_path / "breast"
+    _small_breast(out)
+    victims = sorted((out / "train_images").rglob("*.dcm"))[:2]
+    victims[0].write_bytes(b"")
+    victims[1].write_text("not a DICOM file\n")
+
+    result = runner.invoke(
+        app, ["data", "check", "task=rsna-breast", f"root={out}", "workers=2"], terminal_width=300
+    )
+
+    assert result.exit_code == 1, result.output
+    count = result.stdout.index("2 problem(s)")
+    for victim in victims:  # each printed once, before the count
+        assert result.stdout.count(victim.name) == 1
+        assert result.stdout.index(victim.name) < count
+
+
+def test_data_check_sample_and_limit_together_are_refused(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["data", "check", "task=rsna-breast", f"root={tmp_path}", "limit=2", "sample=2"],
+        terminal_width=300,
+    )
+    assert result.exit_code == 2
+    assert "not both" in result.output
+
+
+class _OldTask:
+    """A plug-in whose check predates sample, seed, workers and on_problem."""
+
+    name = "old"
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, object]] = []
+
+    def check(self, root: Path, *, decode: bool = True, limit: int | None = None) -> list:
+        self.calls.append({"decode": decode, "limit": limit})
+        return []
+
+
+def test_data_check_runs_a_plugin_without_the_new_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _OldTask()
+    monkeypatch.setattr("harness.registry.load_task", lambda name: old)
+    result = runner.invoke(app, ["data", "check", "task=old", f"root={tmp_path}", "limit=3"])
+    assert result.exit_code == 0, result.output
+    assert old.calls == [{"decode": True, "limit": 3}]
+
+    result = runner.invoke(app, ["data", "check", "task=old", f"root={tmp_path}", "sample=3"])
+    assert result.exit_code == 2
+    assert "takes no sample=" in result.output

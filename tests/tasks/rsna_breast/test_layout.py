@@ -10,7 +10,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from harness.api import DataError
+from harness.api import DataError, DataProblem
 from harness.file_checks import Opening
 from tasks.rsna_breast.layout import COLUMNS, LABEL_COLUMNS, check_layout, read_train_csv
 
@@ -248,3 +248,43 @@ def test_check_limit_caps_the_files_opened_but_not_the_files_looked_for(tmp_path
     assert [Path(p.path).name for p in problems] == ["462822612.dcm"]
     problems = check_layout(tmp_path, opening=Opening(limit=3))
     assert [Path(p.path).name for p in problems] == ["462822612.dcm", "270344397.dcm"]
+
+
+def _corrupt(tmp_path: Path) -> set[str]:
+    """The dataset with one truncated, one empty and one non-DICOM file: their names."""
+    write_dataset(tmp_path)
+    truncated = image(tmp_path, 10006, 1459541791)
+    truncated.write_bytes(truncated.read_bytes()[:-100])
+    image(tmp_path, 10011, 220375232).write_bytes(b"")
+    image(tmp_path, 10011, 270344397).write_text("this is a CSV file renamed .dcm\n")
+    return {"1459541791.dcm", "220375232.dcm", "270344397.dcm"}
+
+
+@pytest.mark.parametrize("decode", [True, False])
+def test_two_workers_find_what_one_finds_and_report_each_as_found(tmp_path, decode):
+    bad = _corrupt(tmp_path)
+    alone = check_layout(tmp_path, decode=decode)
+    reported: list[DataProblem] = []
+    pooled = check_layout(
+        tmp_path, decode=decode, opening=Opening(workers=2, on_problem=reported.append)
+    )
+    assert {Path(p.path).name for p in alone} == bad
+    assert set(pooled) == set(alone)
+    assert set(reported) == set(alone) and len(reported) == len(alone)
+
+
+def test_sample_opens_that_many_files_the_same_for_a_seed(tmp_path):
+    write_dataset(tmp_path)
+    for path in (tmp_path / "train_images").rglob("*.dcm"):
+        path.write_bytes(b"")  # every file opened is a problem: problems count the files opened
+
+    def opened(sample: int, seed: int, workers: int = 2) -> set[str]:
+        opening = Opening(sample=sample, seed=seed, workers=workers)
+        return {p.path for p in check_layout(tmp_path, decode=False, opening=opening)}
+
+    first = opened(2, seed=0)
+    assert len(first) == 2
+    assert opened(2, seed=0, workers=1) == first
+    assert opened(2, seed=0) == first
+    assert len(opened(3, seed=5)) == 3
+    assert len(opened(100, seed=0)) == 4  # never more than exist

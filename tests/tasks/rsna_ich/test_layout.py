@@ -9,7 +9,8 @@ import pandas as pd
 import pydicom
 import pytest
 
-from harness.api import DataError
+from harness.api import DataError, DataProblem
+from harness.file_checks import Opening
 from tasks.rsna_ich.layout import (
     SUBTYPES,
     add_slice_index,
@@ -177,3 +178,17 @@ def test_check_reports_csv_problems_and_inconsistent_any(small_dataset: Path) ->
 def test_check_of_a_missing_root(tmp_path: Path) -> None:
     (problem,) = check_layout(tmp_path / "nowhere")
     assert "not a folder" in problem.problem
+
+
+def test_two_workers_find_what_one_finds(small_dataset: Path) -> None:
+    images = small_dataset / "stage_2_train"
+    truncated = images / "ID_c0.dcm"
+    truncated.write_bytes(truncated.read_bytes()[:-30])
+    (images / "ID_a0.dcm").write_bytes(b"")
+    (images / "ID_f0.dcm").write_text("not a DICOM file\n")
+    alone = check_layout(small_dataset)
+    reported: list[DataProblem] = []
+    pooled = check_layout(small_dataset, opening=Opening(workers=2, on_problem=reported.append))
+    assert {Path(p.path).name for p in alone} == {"ID_c0.dcm", "ID_a0.dcm", "ID_f0.dcm"}
+    assert set(pooled) == set(alone)
+    assert set(reported) == set(alone)

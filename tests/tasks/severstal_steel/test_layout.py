@@ -142,3 +142,16 @@ def test_missing_folders_and_old_header(tmp_path: Path) -> None:
     (tmp_path / TRAIN_CSV).write_text("ImageId_ClassId,EncodedPixels\na.jpg_1,1 1\n")
     with pytest.raises(DataError, match=r"lacks column\(s\) ImageId, ClassId"):
         read_train_table(tmp_path)
+
+
+def test_two_workers_find_what_one_finds(dataset_copy: Callable[[], Path]) -> None:
+    root = dataset_copy()
+    first, second, third = sorted((root / IMAGE_DIR).iterdir())[:3]
+    data = first.read_bytes()
+    first.write_bytes(data[: len(data) * 3 // 4])  # header intact, pixel data cut
+    second.write_bytes(b"")
+    third.write_text("not a JPEG\n")
+    alone = check_layout(root)
+    pooled = check_layout(root, opening=Opening(workers=2))
+    assert {Path(p.path).name for p in alone} >= {first.name, second.name, third.name}
+    assert set(pooled) == set(alone)
