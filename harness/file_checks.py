@@ -11,12 +11,15 @@ threads and locks into the workers, so the check must be a module-level function
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import random
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -34,7 +37,8 @@ from rich.progress import (
 from rich.progress import Task as ProgressTask
 from rich.text import Text
 
-from harness.api import DataProblem
+from harness.api import DataProblem, HarnessError
+from harness.observe import duration
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,11 @@ DECODE_CHUNK = 2
 """Files per round trip when pixels are decoded (up to about 1 s each)."""
 _CHUNKS_PER_WORKER = 4
 """At least this many chunks per worker, so that a slow chunk does not leave the others idle."""
+POOL_MIN_CHUNKS = 8
+"""A pool is started only for at least this many full chunks per worker: each worker takes
+about a second to start, more than one process needs for a few hundred headers."""
+PROGRESS_LINE_S = float(os.environ.get("HARNESS_PROGRESS_S", "10"))
+"""Off a terminal, a progress line is logged at most this often (as `harness run` does)."""
 
 
 @dataclass(frozen=True)
@@ -136,18 +145,18 @@ def check_files(
     not in the order of ``items`` with several workers). ``chunk_size`` items travel to a worker
     at a time; fewer when there are too few items to keep every worker busy.
     """
+    if len(items) < POOL_MIN_CHUNKS * chunk_size * workers:
+        workers = 1
     chunks = _chunks(items, chunk_size, workers)
     results: list[list[Checked[V]]] = [[] for _ in chunks]
-    workers = min(workers, len(chunks))
-    with _progress_bar() as progress:
-        task = progress.add_task(f"opening {what}", total=len(items))
+    with _progress(f"opening {what}", len(items)) as advance:
         for index, checked in _results(check, chunks, workers):
             results[index] = checked
             for found in checked:
                 for problem in found.problems:
                     if on_problem is not None:
                         on_problem(problem)
-            progress.advance(task, len(checked))
+            advance(len(checked))
     return [found for chunk in results for found in chunk]
 
 
@@ -178,13 +187,50 @@ def _results(
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    yield pending.pop(future), future.result()
+                    index = pending.pop(future)
+                    try:
+                        yield index, future.result()
+                    except BrokenProcessPool:
+                        raise _worker_died(chunks[index]) from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _worker_died(chunk: Sequence[object]) -> HarnessError:
+    shown = ", ".join(map(str, chunk[:4])) + (", ..." if len(chunk) > 4 else "")
+    return HarnessError(
+        f"a check process died (a decoder crash?) while opening one of: {shown}; "
+        "run again with workers=1 to see which file and why, or move these files aside"
+    )
+
+
+@contextlib.contextmanager
+def _progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """Yields ``advance(n)``: a live bar on a terminal's stderr; else a logged line at most every
+    PROGRESS_LINE_S (CI logs, nohup), with the rate and ETA."""
+    if Console(stderr=True).is_terminal:
+        with _progress_bar() as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda n: bar.advance(task, n)
+        return
+    started = last = time.monotonic()
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done, last
+        done += n
+        now = time.monotonic()
+        if now - last >= PROGRESS_LINE_S or done == total:
+            last = now
+            rate = done / max(now - started, 1e-9)
+            eta = duration((total - done) / rate) if rate > 0 else "?"
+            log.info("%s: %d/%d, %.1f/s, ETA %s", description, done, total, rate, eta)
+
+    yield advance
+
+
 def _progress_bar() -> Progress:
-    """Files done, rate and ETA on stderr (redrawn on a terminal; drawn once at the end else)."""
+    """Files done, rate and ETA, redrawn on the terminal's stderr."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(bar_width=30),

@@ -155,3 +155,9 @@ def mlflow_server(tmp_path: Path) -> Iterator[MlflowServerFactory]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def pool_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`data check` starts its process pool even for the few files of a test dataset."""
+    monkeypatch.setattr("harness.file_checks.POOL_MIN_CHUNKS", 0)

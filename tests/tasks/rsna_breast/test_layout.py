@@ -261,7 +261,9 @@ def _corrupt(tmp_path: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("decode", [True, False])
-def test_two_workers_find_what_one_finds_and_report_each_as_found(tmp_path, decode):
+def test_two_workers_find_what_one_finds_and_report_each_as_found(
+    tmp_path, decode, pool_at_any_size
+):
     bad = _corrupt(tmp_path)
     alone = check_layout(tmp_path, decode=decode)
     reported: list[DataProblem] = []
@@ -273,7 +275,7 @@ def test_two_workers_find_what_one_finds_and_report_each_as_found(tmp_path, deco
     assert set(reported) == set(alone) and len(reported) == len(alone)
 
 
-def test_sample_opens_that_many_files_the_same_for_a_seed(tmp_path):
+def test_sample_opens_that_many_files_the_same_for_a_seed(tmp_path, pool_at_any_size):
     write_dataset(tmp_path)
     for path in (tmp_path / "train_images").rglob("*.dcm"):
         path.write_bytes(b"")  # every file opened is a problem: problems count the files opened

@@ -180,7 +180,7 @@ def test_check_of_a_missing_root(tmp_path: Path) -> None:
     assert "not a folder" in problem.problem
 
 
-def test_two_workers_find_what_one_finds(small_dataset: Path) -> None:
+def test_two_workers_find_what_one_finds(small_dataset: Path, pool_at_any_size: None) -> None:
     images = small_dataset / "stage_2_train"
     truncated = images / "ID_c0.dcm"
     truncated.write_bytes(truncated.read_bytes()[:-30])

@@ -144,7 +144,9 @@ def test_missing_folders_and_old_header(tmp_path: Path) -> None:
         read_train_table(tmp_path)
 
 
-def test_two_workers_find_what_one_finds(dataset_copy: Callable[[], Path]) -> None:
+def test_two_workers_find_what_one_finds(
+    dataset_copy: Callable[[], Path], pool_at_any_size: None
+) -> None:
     root = dataset_copy()
     first, second, third = sorted((root / IMAGE_DIR).iterdir())[:3]
     data = first.read_bytes()
