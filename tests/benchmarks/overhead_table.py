@@ -66,7 +66,9 @@ def small_dataset(out: Path) -> Path:
 @contextmanager
 def _spans(marks: dict[str, tuple[float, float]]) -> Iterator[None]:
     """Time the runner's own steps by wrapping them for the duration of one run."""
-    originals = {name: getattr(runner, name) for name in ("_supervise", "score_submission", "_finalise")}
+    originals = {
+        name: getattr(runner, name) for name in ("_supervise", "score_submission", "_finalise")
+    }
 
     def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
