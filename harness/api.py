@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # annotations only: `harness list` and `--help` start without
     import numpy as np
     import pandas as pd
 
+    from harness.file_checks import Opening
     from harness.stats import GroupStatistics
 
 PHASES: tuple[str, ...] = ("prepare", "fit", "predict")
@@ -178,27 +179,17 @@ class Task(ABC):
 
     @abstractmethod
     def check(
-        self,
-        root: Path,
-        *,
-        decode: bool = True,
-        limit: int | None = None,
-        sample: int | None = None,
-        seed: int = 0,
-        workers: int = 1,
-        on_problem: Callable[[DataProblem], None] | None = None,
+        self, root: Path, *, decode: bool = True, opening: Opening | None = None
     ) -> list[DataProblem]:
         """Every problem found in a dataset on disk; an empty list means it is usable.
 
         ``decode`` also decodes pixel data (slow on a full download). Every file is looked
-        for; ``limit`` opens only the first N files found, ``sample`` N of them chosen at random
-        with ``seed`` (not both). ``workers`` processes open them (1: this process; see
-        ``harness.file_checks``), and each problem found in a file goes to ``on_problem`` as
-        soon as it is found; the returned list holds those too.
+        for; ``opening`` (harness.file_checks.Opening, default: every file, in this process)
+        says which are opened (``limit``: the first N, ``sample``: N at random), by how many
+        processes, and where each problem goes as soon as it is found.
 
-        Only ``decode`` and ``limit`` are required of a plug-in: ``harness data check`` passes
-        the other arguments only to a ``check`` that declares them, and refuses ``sample`` for
-        one that does not.
+        A plug-in may instead take ``limit: int | None`` in place of ``opening`` (the contract
+        before ``opening``): ``harness data check`` then passes ``limit`` and refuses ``sample``.
         """
 
     @abstractmethod

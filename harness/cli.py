@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import logging
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -43,7 +42,6 @@ app.add_typer(data_app, name="data")
 new_app = typer.Typer(help="Scaffolds for new plug-ins.")
 app.add_typer(new_app, name="new")
 
-log = logging.getLogger(__name__)
 console = Console()
 Overrides = Annotated[list[str] | None, typer.Argument(help="key=value arguments")]
 
@@ -394,23 +392,17 @@ def data_check(overrides: Overrides = None) -> None:
 def _check_options(
     task: Task, args: CheckArgs, on_problem: Callable[[DataProblem], None]
 ) -> dict[str, Any]:
-    """The keyword arguments of ``task.check``: those of its signature only, so that a plug-in
-    written before ``sample``, ``seed``, ``workers`` and ``on_problem`` still runs."""
-    from harness.file_checks import default_workers
+    """The keyword arguments of ``task.check``: an Opening, or ``limit`` alone for a plug-in
+    written before ``opening`` (which then cannot take ``sample``)."""
+    from harness.file_checks import Opening, default_workers
 
-    wanted: dict[str, Any] = {"decode": args.decode, "limit": args.limit}
+    if "opening" in inspect.signature(task.check).parameters:
+        workers = args.workers or default_workers()
+        opening = Opening(args.limit, args.sample, args.seed, workers, on_problem)
+        return {"decode": args.decode, "opening": opening}
     if args.sample is not None:
-        wanted |= {"sample": args.sample, "seed": args.seed}
-    wanted |= {"workers": args.workers or default_workers(), "on_problem": on_problem}
-    parameters = inspect.signature(task.check).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return wanted
-    if "sample" in wanted and "sample" not in parameters:
         raise ConfigError(f"task {task.name}'s check takes no sample=; use limit=")
-    dropped = sorted(set(wanted) - set(parameters))
-    if dropped:
-        log.info("task %s's check takes no %s: not passed", task.name, ", ".join(dropped))
-    return {k: v for k, v in wanted.items() if k in parameters}
+    return {"decode": args.decode, "limit": args.limit}
 
 
 def _not_yet_printed(problems: list[DataProblem], printed: list[DataProblem]) -> list[DataProblem]:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
-from harness.file_checks import Opening, ProblemCallback
+from harness.file_checks import EVERY_FILE, Opening
 from harness.stats import GroupStatistics, group_sums, ratio_of_sums
 from tasks.rsna_ich import synthetic
 from tasks.rsna_ich.layout import SUBTYPES, check_layout, read_train_table
@@ -58,18 +58,9 @@ class RsnaIchTask(Task):
         synthetic.synthesize(root, config, seed)
 
     def check(
-        self,
-        root: Path,
-        *,
-        decode: bool = True,
-        limit: int | None = None,
-        sample: int | None = None,
-        seed: int = 0,
-        workers: int = 1,
-        on_problem: ProblemCallback | None = None,
+        self, root: Path, *, decode: bool = True, opening: Opening | None = None
     ) -> list[DataProblem]:
-        opening = Opening(limit, sample, seed, workers, on_problem)
-        return check_layout(root, decode=decode, opening=opening)
+        return check_layout(root, decode=decode, opening=opening or EVERY_FILE)
 
     def load(self, root: Path) -> pd.DataFrame:
         return read_train_table(root)
