@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from harness.api import DataError, DataProblem
 from harness.file_checks import DECODE_CHUNK, EVERY_FILE, HEADER_CHUNK, Checked, Opening
@@ -49,6 +51,8 @@ HEADER_COLUMNS: tuple[str, ...] = (
 """Per image, from its DICOM header: ``position`` is ImagePositionPatient projected on the
 slice normal (mm), as ``harness.imaging.ct.slice_geometry`` computes it."""
 ID_PATTERN = re.compile(r"^(ID_[0-9A-Za-z]+)_(" + "|".join(SUBTYPES) + r")$")
+_ID_GROUPS = r"^(?P<image>ID_[0-9A-Za-z]+)_(?P<subtype>" + "|".join(SUBTYPES) + r")$"
+"""ID_PATTERN with named groups, for pyarrow's regex extraction."""
 
 _DOWNLOAD_FIX = (
     "point data.root at the folder holding stage_2_train.csv and stage_2_train/ from the Kaggle "
@@ -75,21 +79,49 @@ def deduplicate_labels(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     Kaggle's stage_2_train.csv repeats some rows verbatim; those are harmless. Two rows with one
     ID and different labels cannot both be right: DataError names the IDs and their lines.
     """
-    frame = frame.drop_duplicates(subset=["ID", "Label"], keep="first")
-    conflicting = frame["ID"].duplicated(keep=False)
-    if conflicting.any():
-        label_text = frame["Label"].astype(str)
-        groups = list(frame.loc[conflicting].groupby("ID", sort=True).groups.items())
-        shown = []
-        for row_id, rows in groups[:_MAX_EXAMPLES]:
-            lines = ", ".join(f"line {int(i) + 2}: {label_text[i]}" for i in rows[:_MAX_EXAMPLES])
-            shown.append(f"{row_id} ({lines})")
-        n_ids = frame.loc[conflicting, "ID"].nunique()
-        raise DataError(
-            f"{where}: {n_ids} ID(s) have conflicting labels on different lines: "
-            f"{'; '.join(shown)}{_more(n_ids)}; keep the correct row of each and delete the other"
-        )
-    return frame
+    ids, _ = pd.factorize(frame["ID"])
+    return frame.iloc[_unique_rows(frame, ids, where)]
+
+
+def _unique_rows(frame: pd.DataFrame, ids: np.ndarray, where: str) -> np.ndarray:
+    """Positions of ``frame``'s rows less verbatim repeats, ``ids`` coding each row's ID.
+
+    Integer codes keep the full csv's 4.5M rows out of pandas' hashing of string pairs.
+    """
+    labels, _ = pd.factorize(frame["Label"])
+    order = np.lexsort((labels, ids))  # stable: of equal rows, the first comes first
+    ids_sorted, labels_sorted = ids[order], labels[order]
+    repeat = np.zeros(len(order), dtype=bool)
+    repeat[1:] = (ids_sorted[1:] == ids_sorted[:-1]) & (labels_sorted[1:] == labels_sorted[:-1])
+    order, ids_sorted = order[~repeat], ids_sorted[~repeat]
+    same = ids_sorted[1:] == ids_sorted[:-1]  # one ID, two labels
+    if same.any():
+        conflicting = np.zeros(len(order), dtype=bool)
+        conflicting[1:] |= same
+        conflicting[:-1] |= same
+        raise _conflict_error(frame.iloc[np.sort(order[conflicting])], where)
+    return np.sort(order)
+
+
+def _conflict_error(rows: pd.DataFrame, where: str) -> DataError:
+    """The rows of IDs that have two labels, named with their csv lines."""
+    label_text = rows["Label"].astype(str)
+    groups = list(rows.groupby("ID", sort=True).groups.items())
+    shown = []
+    for row_id, index in groups[:_MAX_EXAMPLES]:
+        lines = ", ".join(f"line {int(i) + 2}: {label_text[i]}" for i in index[:_MAX_EXAMPLES])
+        shown.append(f"{row_id} ({lines})")
+    n_ids = len(groups)
+    return DataError(
+        f"{where}: {n_ids} ID(s) have conflicting labels on different lines: "
+        f"{'; '.join(shown)}{_more(n_ids)}; keep the correct row of each and delete the other"
+    )
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    """The column as one Arrow array (no copy for Arrow-backed strings)."""
+    array = pa.array(values)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def read_labels(csv_path: Path) -> pd.DataFrame:
@@ -104,28 +136,39 @@ def read_labels(csv_path: Path) -> pd.DataFrame:
     if problems:
         listed = "\n  ".join(f"{p.problem} ({p.fix})" for p in problems[:10])
         raise DataError(f"{csv_path} does not match the Kaggle layout:\n  {listed}")
-    frame = deduplicate_labels(frame.loc[:, list(CSV_COLUMNS)], str(csv_path))
-    parts = frame["ID"].astype(str).str.extract(ID_PATTERN)
-    wide = (
-        pd.DataFrame(
-            {"image_id": parts[0], "subtype": parts[1], "Label": frame["Label"].astype("int64")}
-        )
-        .pivot(index="image_id", columns="subtype", values="Label")
-        .reindex(columns=list(SUBTYPES))
+    return labels_by_image(frame, str(csv_path))
+
+
+def labels_by_image(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """``read_labels`` of a csv already read and checked by ``_label_problems``.
+
+    The 4.5M rows of the full csv stay in Arrow strings and integer arrays (no Python string
+    per row, no pivot): each row's ID is parsed by Arrow into an image code and a subtype code,
+    which also find the repeated rows, and fill one (images x 6) grid.
+    """
+    parts = pc.extract_regex(_arrow(frame["ID"]), _ID_GROUPS)
+    image_codes, image_ids = pd.factorize(
+        pd.Series(pc.struct_field(parts, "image"), dtype="string[pyarrow]"), sort=True
     )
-    incomplete = wide.isna().any(axis=1)
+    subtype_codes = pc.index_in(pc.struct_field(parts, "subtype"), pa.array(SUBTYPES))
+    subtype_codes = subtype_codes.to_numpy(zero_copy_only=False)
+    keep = _unique_rows(frame, image_codes * len(SUBTYPES) + subtype_codes, where)
+    grid = np.full((len(image_ids), len(SUBTYPES)), -1, dtype=np.int8)
+    labels = frame["Label"].to_numpy(dtype=np.int8)
+    grid[image_codes[keep], subtype_codes[keep]] = labels[keep]
+    incomplete = (grid < 0).any(axis=1)
     if incomplete.any():
         examples = [
-            f"{image_id} lacks {', '.join(wide.columns[wide.loc[image_id].isna()])}"
-            for image_id in wide.index[incomplete][:_MAX_EXAMPLES]
+            f"{image_ids[i]} lacks {', '.join(np.asarray(SUBTYPES)[grid[i] < 0])}"
+            for i in np.flatnonzero(incomplete)[:_MAX_EXAMPLES]
         ]
         raise DataError(
-            f"{csv_path}: {int(incomplete.sum())} image(s) do not have all six subtype rows: "
+            f"{where}: {int(incomplete.sum())} image(s) do not have all six subtype rows: "
             f"{'; '.join(examples)}{_more(int(incomplete.sum()))}; {_DOWNLOAD_FIX}"
         )
-    wide = wide.astype("int64").sort_index()
-    wide.columns.name = None
-    return wide.reset_index()
+    wide = pd.DataFrame(grid.astype(np.int64), columns=list(SUBTYPES))
+    wide.insert(0, "image_id", np.asarray(image_ids, dtype=object))
+    return wide
 
 
 def read_headers(paths: Sequence[Path]) -> pd.DataFrame:
@@ -214,12 +257,12 @@ def check_layout(
     if table_problems:
         return problems
     try:
-        labels = read_labels(csv_path)
+        labels = labels_by_image(frame, str(csv_path))
         problems.extend(_any_problems(labels, str(csv_path)))
         image_ids = labels["image_id"]
     except DataError as err:  # conflicting duplicates, incomplete images
         problems.append(DataProblem(str(csv_path), str(err).removeprefix(f"{csv_path}: ")))
-        image_ids = frame["ID"].astype(str).str.extract(ID_PATTERN)[0].drop_duplicates()
+        image_ids = frame["ID"].str.extract(ID_PATTERN)[0].drop_duplicates()
     if image_dir.is_dir():
         problems.extend(_image_problems(root, image_ids, decode=decode, opening=opening))
     return problems
@@ -229,7 +272,8 @@ def _read_csv(csv_path: Path) -> pd.DataFrame:
     if not csv_path.is_file():
         raise DataError(f"{csv_path} not found; {_DOWNLOAD_FIX}")
     try:
-        return pd.read_csv(csv_path, dtype={"ID": str})
+        # Arrow strings: the full csv's 4.5M IDs as Python objects would take gigabytes.
+        return pd.read_csv(csv_path, dtype={"ID": "string[pyarrow]"})
     except _CSV_ERRORS as err:
         raise DataError(f"{csv_path} is not a readable CSV file ({err}); {_DOWNLOAD_FIX}") from err
 
@@ -259,7 +303,8 @@ def _label_problems(frame: pd.DataFrame, where: str) -> list[DataProblem]:
     if frame.empty:
         return [DataProblem(where, "the table has no rows", _DOWNLOAD_FIX)]
     problems = []
-    bad_id = ~frame["ID"].astype(str).str.fullmatch(ID_PATTERN) | frame["ID"].isna()
+    ids = frame["ID"].astype("string[pyarrow]")
+    bad_id = ~ids.str.fullmatch(ID_PATTERN).fillna(False).astype(bool)
     if bad_id.any():
         examples = ", ".join(repr(v) for v in frame.loc[bad_id, "ID"].head(_MAX_EXAMPLES))
         problems.append(
