@@ -119,7 +119,7 @@ def _conflict_error(rows: pd.DataFrame, where: str) -> DataError:
 
 
 def _arrow(values: pd.Series) -> pa.Array:
-    """The column as one Arrow array (no copy for Arrow-backed strings)."""
+    """The column as one Arrow array (Arrow-backed strings are not turned into Python ones)."""
     array = pa.array(values)
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
