@@ -78,6 +78,15 @@ def ratio_of_sums(sums: np.ndarray) -> np.ndarray:
     return sums[:, 0] / sums[:, 1]
 
 
+def mean_of_rows(
+    groups: np.ndarray, values: np.ndarray, weights: np.ndarray | None = None
+) -> GroupStatistics:
+    """The statistics of a metric that is ``sum(values) / sum(weights)`` over the rows (a plain
+    mean when ``weights`` is None): per group, the two sums."""
+    weights = np.ones_like(values, dtype=np.float64) if weights is None else weights
+    return GroupStatistics(group_sums(groups, np.stack([values, weights], axis=1)), ratio_of_sums)
+
+
 class GroupResamples:
     """``n`` cluster-bootstrap resamples of ``groups``, kept as their seed, never all at once.
 

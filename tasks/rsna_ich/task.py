@@ -10,7 +10,7 @@ import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
 from harness.file_checks import EVERY_FILE, Opening
-from harness.stats import GroupStatistics, group_sums, ratio_of_sums
+from harness.stats import GroupStatistics, mean_of_rows
 from tasks.rsna_ich import synthetic
 from tasks.rsna_ich.layout import SUBTYPES, check_layout, read_train_table
 from tasks.rsna_ich.metric import row_weights, weighted_log_loss, weighted_row_losses
@@ -88,8 +88,7 @@ class RsnaIchTask(Task):
     ) -> GroupStatistics:
         """Per study, the sums of its rows' weighted losses and of their weights."""
         weighted, weights = weighted_row_losses(*_metric_inputs(submission, answers))
-        rows = np.stack([weighted, weights], axis=1)
-        return GroupStatistics(group_sums(self.groups(answers), rows), ratio_of_sums)
+        return mean_of_rows(self.groups(answers), weighted, weights)
 
     def groups(self, answers: pd.DataFrame) -> np.ndarray:
         """The study of each row: the bootstrap resamples whole studies (their slices are

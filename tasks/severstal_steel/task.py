@@ -10,7 +10,7 @@ import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
 from harness.file_checks import EVERY_FILE, Opening
-from harness.stats import GroupStatistics, group_sums, ratio_of_sums
+from harness.stats import GroupStatistics, mean_of_rows
 from tasks.severstal_steel import synthetic
 from tasks.severstal_steel.layout import LABEL_COLUMNS, check_layout, read_train_table
 from tasks.severstal_steel.metric import mean_dice, pair_dices
@@ -75,9 +75,7 @@ class SeverstalSteelTask(Task):
         self, submission: pd.DataFrame, answers: pd.DataFrame
     ) -> GroupStatistics:
         """Per image, the sum of its rows' Dice and its row count: a resample's mean Dice."""
-        dices = pair_dices(*_dice_inputs(submission, answers))
-        rows = np.stack([dices, np.ones_like(dices)], axis=1)
-        return GroupStatistics(group_sums(self.groups(answers), rows), ratio_of_sums)
+        return mean_of_rows(self.groups(answers), pair_dices(*_dice_inputs(submission, answers)))
 
     def groups(self, answers: pd.DataFrame) -> np.ndarray:
         """The image of each (image, class) row: the bootstrap resamples whole images."""

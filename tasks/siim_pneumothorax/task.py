@@ -10,7 +10,7 @@ import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
 from harness.file_checks import EVERY_FILE, Opening
-from harness.stats import GroupStatistics, group_sums, ratio_of_sums
+from harness.stats import GroupStatistics, mean_of_rows
 from tasks.siim_pneumothorax import synthetic
 from tasks.siim_pneumothorax.layout import LABEL_COLUMNS, check_layout, read_train_table
 from tasks.siim_pneumothorax.metric import image_dices, mean_dice
@@ -73,9 +73,7 @@ class SiimPneumothoraxTask(Task):
         self, submission: pd.DataFrame, answers: pd.DataFrame
     ) -> GroupStatistics:
         """Per image, the sum of its rows' Dice and its row count: a resample's mean Dice."""
-        dices = image_dices(*_dice_inputs(submission, answers))
-        rows = np.stack([dices, np.ones_like(dices)], axis=1)
-        return GroupStatistics(group_sums(self.groups(answers), rows), ratio_of_sums)
+        return mean_of_rows(self.groups(answers), image_dices(*_dice_inputs(submission, answers)))
 
     def groups(self, answers: pd.DataFrame) -> np.ndarray:
         """Each image is its own bootstrap unit (the score is a mean over images)."""
