@@ -63,6 +63,11 @@ PROGRESS_LINE_S = float(os.environ.get("HARNESS_PROGRESS_S", "10"))
 """Off a terminal, a progress line is logged at most this often (as `harness run` does)."""
 
 
+def files_per_chunk(decode: bool) -> int:
+    """Files per round trip to a worker: a few pixel decodes, or many header reads."""
+    return DECODE_CHUNK if decode else HEADER_CHUNK
+
+
 @dataclass(frozen=True)
 class Checked(Generic[V]):
     """What a per-file check found: its problems, and what it read (a header's size, say)."""

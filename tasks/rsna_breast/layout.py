@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataError, DataProblem
-from harness.file_checks import DECODE_CHUNK, EVERY_FILE, HEADER_CHUNK, Checked, Opening
+from harness.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.imaging.dicom import DicomReadError, read_dicom, read_header
 
 COLUMNS: tuple[str, ...] = (
@@ -244,8 +244,9 @@ def _image_problems(
                 "re-download train_images/ or remove the row from train.csv",
             )
         )
-    chunk = DECODE_CHUNK if decode else HEADER_CHUNK
-    opened = opening.run(partial(_open_image, decode=decode), found, chunk_size=chunk)
+    opened = opening.run(
+        partial(_open_image, decode=decode), found, chunk_size=files_per_chunk(decode)
+    )
     return problems + [p for _, checked in opened for p in checked.problems]
 
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from harness.api import DataError, DataProblem
-from harness.file_checks import DECODE_CHUNK, EVERY_FILE, HEADER_CHUNK, Checked, Opening
+from harness.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.imaging.ct import slice_geometry, to_hu
 from harness.imaging.dicom import DicomReadError, read_dicom, read_header
 
@@ -385,8 +385,9 @@ def _image_problems(
                 "re-download stage_2_train/ or remove the image's six rows from the csv",
             )
         )
-    chunk = DECODE_CHUNK if decode else HEADER_CHUNK
-    opened = opening.run(partial(_open_slice, decode=decode), found, chunk_size=chunk)
+    opened = opening.run(
+        partial(_open_slice, decode=decode), found, chunk_size=files_per_chunk(decode)
+    )
     return problems + [p for _, checked in opened for p in checked.problems]
 
 

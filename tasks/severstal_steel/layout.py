@@ -25,7 +25,7 @@ import pandas as pd
 from PIL import Image
 
 from harness.api import DataError, DataProblem
-from harness.file_checks import DECODE_CHUNK, EVERY_FILE, HEADER_CHUNK, Checked, Opening
+from harness.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.segmentation.rle import absolute_runs
 
 TRAIN_CSV = "train.csv"
@@ -253,9 +253,10 @@ def check_layout(
         return [*problems, DataProblem(str(csv_path), str(err), _DOWNLOAD_FIX)]
 
     infos: dict[str, ImageInfo] = {}
-    chunk = DECODE_CHUNK if decode else HEADER_CHUNK
     checks = partial(_open_image, decode=decode)
-    for (image_id, _), checked in opening.run(checks, list(files.items()), chunk_size=chunk):
+    for (image_id, _), checked in opening.run(
+        checks, list(files.items()), chunk_size=files_per_chunk(decode)
+    ):
         problems += checked.problems
         if checked.value is not None:
             infos[image_id] = checked.value

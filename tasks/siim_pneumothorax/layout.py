@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataError, DataProblem
-from harness.file_checks import DECODE_CHUNK, EVERY_FILE, HEADER_CHUNK, Checked, Opening
+from harness.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.imaging.dicom import DicomReadError, read_dicom, read_header
 from harness.segmentation.rle import (
     EMPTY_RELATIVE,
@@ -270,9 +270,10 @@ def check_layout(
         return [*problems, DataProblem(str(csv_path), str(err), _DOWNLOAD_FIX)]
 
     headers: dict[str, ImageHeader] = {}
-    chunk = DECODE_CHUNK if decode else HEADER_CHUNK
     checks = partial(_open_image, decode=decode)
-    for (image_id, _), checked in opening.run(checks, sorted(files.items()), chunk_size=chunk):
+    for (image_id, _), checked in opening.run(
+        checks, sorted(files.items()), chunk_size=files_per_chunk(decode)
+    ):
         problems += checked.problems
         if checked.value is not None:
             headers[image_id] = checked.value
