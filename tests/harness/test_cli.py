@@ -71,8 +71,7 @@ def test_score_rejects_a_bad_submission_naming_the_problem(
     assert "NaN" in out["error"]
 
 
-def test_data_synth_then_check(tmp_path: Path) -> None:
-    out = tmp_path / "breast"
+def _small_breast(out: Path) -> None:
     result = runner.invoke(
         app,
         [
@@ -86,6 +85,11 @@ def test_data_synth_then_check(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
+
+
+def test_data_synth_then_check(tmp_path: Path) -> None:
+    out = tmp_path / "breast"
+    _small_breast(out)
     assert len(pd.read_csv(out / "train.csv")) == 12
     result = runner.invoke(app, ["data", "check", "task=rsna-breast", f"root={out}"])
     assert result.exit_code == 0, result.output
@@ -116,22 +120,6 @@ def test_run_with_a_typo_exits_2_with_a_suggestion() -> None:
     result = runner.invoke(app, ["run", "task=rsna-breast", "solution=baselin"], terminal_width=300)
     assert result.exit_code == 2
     assert "did you mean 'baseline'" in result.output
-
-
-def _small_breast(out: Path) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "data",
-            "synth",
-            "task=rsna-breast",
-            f"out={out}",
-            "n_patients=3",
-            "height=40",
-            "width=32",
-        ],
-    )
-    assert result.exit_code == 0, result.output
 
 
 def test_data_check_prints_each_problem_then_the_count(tmp_path: Path) -> None:
