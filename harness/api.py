@@ -19,8 +19,8 @@ if TYPE_CHECKING:  # annotations only: `harness list` and `--help` start without
     import numpy as np
     import pandas as pd
 
-    from harness.file_checks import Opening
-    from harness.stats import GroupStatistics
+    from harness.kit.file_checks import Opening
+    from harness.kit.stats import GroupStatistics
 
 PHASES: tuple[str, ...] = ("prepare", "fit", "predict")
 """The solution's timed phases, in the order the runner calls them."""
@@ -184,7 +184,7 @@ class Task(ABC):
         """Every problem found in a dataset on disk; an empty list means it is usable.
 
         ``decode`` also decodes pixel data (slow on a full download). Every file is looked
-        for; ``opening`` (harness.file_checks.Opening, default: every file, in this process)
+        for; ``opening`` (harness.kit.file_checks.Opening, default: every file, in this process)
         says which are opened (``limit``: the first N, ``sample``: N at random), by how many
         processes, and where each problem goes as soon as it is found.
 
@@ -240,7 +240,7 @@ class Task(ABC):
 
         Optional: the bootstrap then scores each resample's rows with ``score``. A task that
         implements it must give, on every resample, what ``score`` gives on the resampled
-        rows (harness.stats.GroupStatistics; groups ordered as ``harness.stats.group_sums``
+        rows (harness.kit.stats.GroupStatistics; groups ordered as ``harness.kit.stats.group_sums``
         orders ``groups(answers)``).
         """
         return None

@@ -22,14 +22,14 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.api import DataProblem, HarnessError, Task
-from harness.config import (
+from harness.engine.config import (
     ConfigError,
     DataConfig,
     at_least,
     merge_overrides,
     parse_run_overrides,
 )
-from harness.logsetup import configure_logging
+from harness.engine.logsetup import configure_logging
 
 app = typer.Typer(
     help="Benchmark harness for Kaggle medical-imaging solutions.",
@@ -67,9 +67,9 @@ def run(overrides: Overrides = None) -> None:
     Ctrl-C or SIGTERM stops it within seconds and records it as interrupted (exit 130/143).
     Example: harness run task=rsna-breast solution=baseline budget=smoke seed=1
     """
-    from harness.run_display import RunDisplay
-    from harness.runner import RunInterrupted, execute
-    from harness.summary import print_summary
+    from harness.engine.run_display import RunDisplay
+    from harness.engine.runner import RunInterrupted, execute
+    from harness.engine.summary import print_summary
 
     display = RunDisplay(console, interval_s=float(os.environ.get("HARNESS_PROGRESS_S", "10")))
     try:
@@ -95,7 +95,7 @@ def sync(overrides: Overrides = None) -> None:
     killed. Keys: results_dir (default results), tracking_uri (default: each run's own store).
     Example: harness sync tracking_uri=http://mlflow.internal:5000
     """
-    from harness.sync import FAILED, PUSHED, sync_runs
+    from harness.engine.sync import FAILED, PUSHED, sync_runs
 
     try:
         args = _parse(SyncArgs, overrides)
@@ -140,7 +140,7 @@ def sweep(
 
     Example: harness sweep task=rsna-breast solution=ensemble,baseline seed=0,1,2 budget=smoke
     """
-    from harness.sweep.sweep import run_sweep
+    from harness.engine.sweep.sweep import run_sweep
 
     try:
         result = run_sweep(overrides or [], console, force=force, dry_run=dry_run)
@@ -170,10 +170,10 @@ def list_plugins(
 
     Example: harness list --check
     """
-    from harness.budgets import BUDGETS
-    from harness.plugin_list import as_json as listing_json
-    from harness.plugin_list import print_listing
-    from harness.registry import describe_plugins
+    from harness.engine.budgets import BUDGETS
+    from harness.engine.plugin_list import as_json as listing_json
+    from harness.engine.plugin_list import print_listing
+    from harness.engine.registry import describe_plugins
 
     infos = describe_plugins(load=check)
     if as_json:
@@ -206,9 +206,9 @@ def score(
     Example: harness score run=results/runs/<run id>   (exit 1 if the recorded score differs)
     """
     from harness.api import InvalidSubmission
-    from harness.registry import load_task
-    from harness.rescore import DEFAULT_BOOTSTRAP, Rescore, rescore_run
-    from harness.scoring import score_submission
+    from harness.engine.registry import load_task
+    from harness.engine.rescore import DEFAULT_BOOTSTRAP, Rescore, rescore_run
+    from harness.engine.scoring import score_submission
 
     rescored: Rescore | None = None
     try:
@@ -289,8 +289,8 @@ def data_answers(overrides: Overrides = None) -> None:
 
     Example: harness data answers task=rsna-breast out=answers.csv data.root=/data/rsna-breast
     """
-    from harness.holdout import export_holdout_answers
-    from harness.registry import load_task
+    from harness.engine.holdout import export_holdout_answers
+    from harness.engine.registry import load_task
 
     try:
         args = _parse(AnswersArgs, overrides)
@@ -322,8 +322,8 @@ def data_synth(overrides: Overrides = None) -> None:
     Other keys set the generator's parameters, e.g.
     harness data synth task=rsna-breast out=/tmp/breast n_patients=300 height=512 width=416
     """
-    from harness.datasets import synth_config, synthesize
-    from harness.registry import load_task
+    from harness.engine.datasets import synth_config, synthesize
+    from harness.engine.registry import load_task
 
     try:
         own, generator = _partition(SynthArgs, overrides or [])
@@ -362,7 +362,7 @@ def data_check(overrides: Overrides = None) -> None:
     Each problem in a file is printed as soon as it is found, with a progress bar on stderr.
     Example: harness data check task=rsna-breast root=/data/rsna-breast-cancer-detection sample=500
     """
-    from harness.registry import load_task
+    from harness.engine.registry import load_task
 
     printed: list[DataProblem] = []
 
@@ -394,7 +394,7 @@ def _check_options(
 ) -> dict[str, Any]:
     """The keyword arguments of ``task.check``: an Opening, or ``limit`` alone for a plug-in
     written before ``opening`` (which then cannot take ``sample``)."""
-    from harness.file_checks import Opening, default_workers
+    from harness.kit.file_checks import Opening, default_workers
 
     if "opening" in inspect.signature(task.check).parameters:
         workers = args.workers or default_workers()
@@ -440,9 +440,9 @@ def report(overrides: Overrides = None) -> None:
 
     Example: harness report task=rsna-breast budget=kaggle-p100 since=2024-05-01
     """
-    from harness.report import build_report
-    from harness.sync import settle_orphans
-    from harness.tracking import default_tracking_uri
+    from harness.engine.report import build_report
+    from harness.engine.sync import settle_orphans
+    from harness.engine.tracking import default_tracking_uri
 
     try:
         args = _parse(ReportArgs, overrides)
@@ -469,10 +469,10 @@ def report(overrides: Overrides = None) -> None:
 
 def _check_report_filters(args: ReportArgs) -> None:
     """A filter that matches no installed task or no budget is a typo: name the nearest."""
-    from harness.budgets import BUDGETS
-    from harness.registry import task_names
-    from harness.report.collect import parse_since
-    from harness.suggest import did_you_mean
+    from harness.engine.budgets import BUDGETS
+    from harness.engine.registry import task_names
+    from harness.engine.report.collect import parse_since
+    from harness.engine.suggest import did_you_mean
 
     tasks = task_names()
     if args.task is not None and args.task not in tasks:
@@ -542,7 +542,7 @@ def new_solution(overrides: Overrides = None) -> None:
 
     Example: harness new solution task=rsna-breast name=my-model path=~/src/my-model
     """
-    from harness.scaffold import new_solution as scaffold
+    from harness.engine.scaffold import new_solution as scaffold
 
     try:
         args = _parse(NewSolutionArgs, overrides)

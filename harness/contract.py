@@ -45,13 +45,13 @@ import psutil
 from rich.table import Table
 
 from harness.api import Budget, HarnessError, Solution, Task
-from harness.budgets import BUDGETS, get_budget
-from harness.config import DataConfig, RunConfig, merge_overrides
-from harness.datasets import synth_config, synthesize
-from harness.record import LOG_FILE, SUBMISSION_FILE, RunRecord
-from harness.registry import PluginError, load_solution, load_task, solution_names
-from harness.runner import execute, resolve_solution_config
-from harness.suggest import did_you_mean
+from harness.engine.budgets import BUDGETS, get_budget
+from harness.engine.config import DataConfig, RunConfig, merge_overrides
+from harness.engine.datasets import synth_config, synthesize
+from harness.engine.record import LOG_FILE, SUBMISSION_FILE, RunRecord
+from harness.engine.registry import PluginError, load_solution, load_task, solution_names
+from harness.engine.runner import execute, resolve_solution_config
+from harness.engine.suggest import did_you_mean
 
 log = logging.getLogger(__name__)
 

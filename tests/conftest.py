@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.datasets import synth_config, synthesize
-from harness.registry import load_task
+from harness.engine.datasets import synth_config, synthesize
+from harness.engine.registry import load_task
 
 HERE = Path(__file__).parent
 
@@ -160,4 +160,4 @@ def mlflow_server(tmp_path: Path) -> Iterator[MlflowServerFactory]:
 @pytest.fixture
 def pool_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
     """`data check` starts its process pool even for the few files of a test dataset."""
-    monkeypatch.setattr("harness.file_checks.POOL_MIN_CHUNKS", 0)
+    monkeypatch.setattr("harness.kit.file_checks.POOL_MIN_CHUNKS", 0)

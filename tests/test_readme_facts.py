@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from harness.api import Task
-from harness.config import DataConfig
-from harness.datasets import synth_config, synthesize
-from harness.registry import load_task
+from harness.engine.config import DataConfig
+from harness.engine.datasets import synth_config, synthesize
+from harness.engine.registry import load_task
 from tasks.rsna_cervical.layout import TARGETS
 from tasks.rsna_cervical.submission import split_row_ids
 from tasks.rsna_ich.layout import SUBTYPES

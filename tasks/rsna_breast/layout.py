@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataError, DataProblem
-from harness.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
-from harness.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
+from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
 
 COLUMNS: tuple[str, ...] = (
     "site_id",

@@ -1,7 +1,7 @@
 """The fixed holdout split of Kaggle's train set (the competition's test labels are private).
 
 Patients, not images or breasts, are assigned to a side, so that no patient's other breast or
-other view informs the holdout (harness.splits: hash-ranked, independent of row order).
+other view informs the holdout (harness.kit.splits: hash-ranked, independent of row order).
 Changing ``version`` draws a new split; results made with different split versions are not
 comparable.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.splits import grouped_holdout
+from harness.kit.splits import grouped_holdout
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "image_id", "cancer")
 

@@ -25,7 +25,7 @@ import pandas as pd
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV1, generate_uid
 
 from harness.api import HarnessError
-from harness.imaging.synth_dicom import write_dicom
+from harness.kit.imaging.synth_dicom import write_dicom
 from tasks.rsna_breast.layout import COLUMNS
 
 BITS_STORED = 12

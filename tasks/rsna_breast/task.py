@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
-from harness.file_checks import EVERY_FILE, Opening
-from harness.stats import GroupStatistics, group_sums
+from harness.kit.file_checks import EVERY_FILE, Opening
+from harness.kit.stats import GroupStatistics, group_sums
 from tasks.rsna_breast import synthetic
 from tasks.rsna_breast.layout import LABEL_COLUMNS, check_layout, read_train_csv
 from tasks.rsna_breast.metric import pfbeta, pfbeta_from_sums, pfbeta_row_terms

@@ -22,8 +22,8 @@ import pandas as pd
 from pydicom import Dataset
 
 from harness.api import DataError, DataProblem
-from harness.file_checks import EVERY_FILE, Checked, Opening
-from harness.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.kit.file_checks import EVERY_FILE, Checked, Opening
+from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
 
 VERTEBRAE: tuple[str, ...] = ("C1", "C2", "C3", "C4", "C5", "C6", "C7")
 TARGETS: tuple[str, ...] = (*VERTEBRAE, "patient_overall")

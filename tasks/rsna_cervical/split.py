@@ -1,7 +1,7 @@
 """The fixed holdout split of Kaggle's train set (the competition's test labels are private).
 
 Studies are the unit: a study's slices, segmentation and eight targets stay on one side. Within
-each ``patient_overall`` stratum, studies are ranked by a hash of their UID (harness.splits),
+each ``patient_overall`` stratum, studies are ranked by a hash of their UID (harness.kit.splits),
 so the split does not depend on row order, numpy's RNG or the pandas version. A new
 ``version`` draws a new split; scores made on different split versions are not comparable.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.splits import grouped_holdout
+from harness.kit.splits import grouped_holdout
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("StudyInstanceUID", "patient_overall")
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataError
-from harness.submissions import (
+from harness.kit.submissions import (
     id_problems,
     probability_problems,
     raise_problems,

@@ -33,8 +33,8 @@ import pandas as pd
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV1, generate_uid
 
 from harness.api import HarnessError
-from harness.imaging.ct import AXIAL
-from harness.imaging.synth_dicom import CT_IMAGE, write_dicom
+from harness.kit.imaging.ct import AXIAL
+from harness.kit.imaging.synth_dicom import CT_IMAGE, write_dicom
 from tasks.rsna_cervical.layout import (
     BOX_COLUMNS,
     BOXES_CSV,

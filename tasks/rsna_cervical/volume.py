@@ -1,7 +1,7 @@
 """A study as a volume: slices ordered along the patient axis, HU, and its aligned segmentation.
 
 Slice order comes from ImagePositionPatient projected on the slice normal
-(``harness.imaging.ct.slice_order``), ascending, i.e. from the feet up. File names (``1.dcm``,
+(``harness.kit.imaging.ct.slice_order``), ascending, i.e. from the feet up. File names (``1.dcm``,
 ``2.dcm``, ...) usually run from the head down, but not in every study, so they are never used
 for order.
 
@@ -23,8 +23,8 @@ import numpy as np
 from pydicom import Dataset
 
 from harness.api import DataError
-from harness.imaging.ct import WINDOWS, slice_geometry, slice_order, to_hu, window
-from harness.imaging.dicom import read_dicom, read_header
+from harness.kit.imaging.ct import WINDOWS, slice_geometry, slice_order, to_hu, window
+from harness.kit.imaging.dicom import read_dicom, read_header
 from tasks.rsna_cervical.layout import slice_files
 
 NIFTI_AFFINE = np.diag([-1.0, 1.0, 1.0, 1.0])

@@ -2,7 +2,7 @@
 
 The standard input of RSNA ICH models (the 48th-place write-up's "brain, blood and soft
 tissues"): stored values to HU with the 12-bit intercept quirk undone
-(``harness.imaging.ct.to_hu``), then three windows stacked as channels, each mapped to [0, 1].
+(``harness.kit.imaging.ct.to_hu``), then three windows stacked as channels, each mapped to [0, 1].
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import os
 import cv2
 import numpy as np
 
-from harness.imaging.ct import stack_windows, to_hu
-from harness.imaging.dicom import read_dicom
+from harness.kit.imaging.ct import stack_windows, to_hu
+from harness.kit.imaging.dicom import read_dicom
 
 WINDOW_NAMES: tuple[str, ...] = ("brain", "subdural", "soft_tissue")
-"""(40, 80), (80, 200) and (40, 380) HU: center and width, see harness.imaging.ct.WINDOWS."""
+"""(40, 80), (80, 200) and (40, 380) HU: center and width, see harness.kit.imaging.ct.WINDOWS."""
 
 
 def windowed_slice(path: str | os.PathLike[str], size: int | None = None) -> np.ndarray:

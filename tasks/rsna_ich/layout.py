@@ -24,9 +24,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from harness.api import DataError, DataProblem
-from harness.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
-from harness.imaging.ct import slice_geometry, to_hu
-from harness.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
+from harness.kit.imaging.ct import slice_geometry, to_hu
+from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
 
 SUBTYPES: tuple[str, ...] = (
     "epidural",
@@ -49,7 +49,7 @@ HEADER_COLUMNS: tuple[str, ...] = (
     "position",
 )
 """Per image, from its DICOM header: ``position`` is ImagePositionPatient projected on the
-slice normal (mm), as ``harness.imaging.ct.slice_geometry`` computes it."""
+slice normal (mm), as ``harness.kit.imaging.ct.slice_geometry`` computes it."""
 ID_PATTERN = re.compile(r"^(ID_[0-9A-Za-z]+)_(" + "|".join(SUBTYPES) + r")$")
 _ID_GROUPS = r"^(?P<image>ID_[0-9A-Za-z]+)_(?P<subtype>" + "|".join(SUBTYPES) + r")$"
 """ID_PATTERN with named groups, for pyarrow's regex extraction."""
@@ -192,7 +192,7 @@ def add_slice_index(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` sorted by patient, study, series and position along the slice normal, with
     ``slice_index`` (0 = lowest position) and ``n_slices`` per series.
 
-    Ties in position are broken by InstanceNumber, as ``harness.imaging.ct.slice_order`` does,
+    Ties in position are broken by InstanceNumber, as ``harness.kit.imaging.ct.slice_order`` does,
     then by image_id so that the order never depends on the input's.
     """
     keys = ["PatientID", "StudyInstanceUID", "SeriesInstanceUID", "position", "InstanceNumber"]

@@ -2,7 +2,7 @@
 
 Patients (the DICOM PatientID), not slices, are assigned to a side: every slice of every study
 of a patient lands on one side, so no neighbouring slice or follow-up scan of a holdout patient
-informs training. Patients are ranked by a hash of their id (harness.splits), so the split
+informs training. Patients are ranked by a hash of their id (harness.kit.splits), so the split
 does not depend on row order, numpy's RNG or the pandas version. Changing ``version`` draws a
 new split; results made with different split versions are not comparable.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.splits import grouped_holdout
+from harness.kit.splits import grouped_holdout
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("PatientID", "image_id", "any")
 SORT_COLUMNS: list[str] = ["PatientID", "StudyInstanceUID", "SeriesInstanceUID", "slice_index"]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataError
-from harness.submissions import (
+from harness.kit.submissions import (
     MAX_EXAMPLES,
     id_problems,
     probability_problems,

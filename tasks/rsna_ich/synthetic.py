@@ -22,7 +22,7 @@ StudyInstanceUID, SeriesInstanceUID, ImagePositionPatient, ImageOrientationPatie
 with a gantry tilt) and InstanceNumber (some series numbered top to bottom). Three encodings of
 stored values are used per study: signed 16-bit with intercept -1024 (some with -2000 padding
 outside the scan field), signed 12-bit with intercept 0, and 12-bit unsigned with the RSNA
-intercept quirk (HU stored modulo 4096 with intercept 0, see harness.imaging.ct).
+intercept quirk (HU stored modulo 4096 with intercept 0, see harness.kit.imaging.ct).
 
 Everything is drawn from ``seed``: the same seed gives the same csv and the same files.
 """
@@ -39,7 +39,7 @@ import pandas as pd
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from harness.api import HarnessError
-from harness.imaging.synth_dicom import CT_IMAGE, write_dicom
+from harness.kit.imaging.synth_dicom import CT_IMAGE, write_dicom
 from tasks.rsna_ich.layout import IMAGE_DIR, LABEL_CSV, SUBTYPES, image_path, label_id
 
 HEMORRHAGES: tuple[str, ...] = SUBTYPES[:-1]

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
-from harness.file_checks import EVERY_FILE, Opening
-from harness.stats import GroupStatistics, mean_of_rows
+from harness.kit.file_checks import EVERY_FILE, Opening
+from harness.kit.stats import GroupStatistics, mean_of_rows
 from tasks.rsna_ich import synthetic
 from tasks.rsna_ich.layout import SUBTYPES, check_layout, read_train_table
 from tasks.rsna_ich.metric import row_weights, weighted_log_loss, weighted_row_losses

@@ -6,7 +6,7 @@
 
 ImageId is the file name, extension included, as in Kaggle's CSV. Masks are absolute RLEs
 (1-based start, length) over the column-major flattening of the image
-(``harness.segmentation.rle.absolute_runs``), unlike SIIM's relative RLE.
+(``harness.kit.segmentation.rle.absolute_runs``), unlike SIIM's relative RLE.
 
 ``read_train_table`` is what every run uses: one row per JPEG in ``train_images/`` with its four
 class masks and its size from the JPEG header (no decoding). ``check_layout`` is
@@ -25,8 +25,8 @@ import pandas as pd
 from PIL import Image
 
 from harness.api import DataError, DataProblem
-from harness.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
-from harness.segmentation.rle import absolute_runs
+from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
+from harness.kit.segmentation.rle import absolute_runs
 
 TRAIN_CSV = "train.csv"
 IMAGE_DIR = "train_images"

@@ -2,7 +2,7 @@
 
 A pair scores 2|P & T| / (|P| + |T|), and 1 when both masks are empty, so an image without
 defects contributes four 1s to a submission that leaves it empty. Masks are compared as runs of
-the absolute RLEs (harness.segmentation.dice.runs_dice), never decoded; each pair's Dice is
+the absolute RLEs (harness.kit.segmentation.dice.runs_dice), never decoded; each pair's Dice is
 computed once (``pair_dices``) and the bootstrap averages those per resample.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.segmentation.dice import runs_dice
-from harness.segmentation.rle import absolute_runs
+from harness.kit.segmentation.dice import runs_dice
+from harness.kit.segmentation.rle import absolute_runs
 
 
 def pair_dice(prediction: str, truth: str, height: int, width: int) -> float:

@@ -3,7 +3,7 @@
 Steel images carry no patient or coil id, so each image is its own group. Images are stratified
 on the set of defect classes they contain (``""``, ``"3"``, ``"3 4"``, ...), so that the rare
 classes and class combinations appear on both sides in proportion. Within a stratum, images
-are ranked by a hash of their id (harness.splits): the split does not depend on row order,
+are ranked by a hash of their id (harness.kit.splits): the split does not depend on row order,
 numpy's RNG or the pandas version. Changing ``version`` draws a new split; results made with
 different split versions are not comparable.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.splits import grouped_holdout
+from harness.kit.splits import grouped_holdout
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("ImageId", "classes")
 

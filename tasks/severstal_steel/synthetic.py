@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api import HarnessError
-from harness.segmentation.rle import encode_absolute
+from harness.kit.segmentation.rle import encode_absolute
 from tasks.severstal_steel.layout import CLASS_IDS, CSV_COLUMNS, IMAGE_DIR, TRAIN_CSV
 
 

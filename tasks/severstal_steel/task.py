@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
-from harness.file_checks import EVERY_FILE, Opening
-from harness.stats import GroupStatistics, mean_of_rows
+from harness.kit.file_checks import EVERY_FILE, Opening
+from harness.kit.stats import GroupStatistics, mean_of_rows
 from tasks.severstal_steel import synthetic
 from tasks.severstal_steel.layout import LABEL_COLUMNS, check_layout, read_train_table
 from tasks.severstal_steel.metric import mean_dice, pair_dices

@@ -6,7 +6,7 @@
 
 The CSV's header and values carry a leading space (``ImageId, EncodedPixels``), read away with
 ``skipinitialspace``. Several rows of one image are one mask: their union. The masks are SIIM
-relative RLEs over the column-major flattening of the image (harness.segmentation.rle).
+relative RLEs over the column-major flattening of the image (harness.kit.segmentation.rle).
 
 ``read_train_table`` is what every run uses: the table, the image files and their headers
 (PatientID for the split, Rows x Columns for the masks), no pixel data. ``check_layout`` is
@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataError, DataProblem
-from harness.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
-from harness.imaging.dicom import DicomReadError, read_dicom, read_header
-from harness.segmentation.rle import (
+from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
+from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.kit.segmentation.rle import (
     EMPTY_RELATIVE,
     decode_relative,
     encode_relative,

@@ -1,7 +1,7 @@
 """The competition metric: mean over images of the Dice of the predicted and true masks.
 
 An image scores 1 when both masks are empty (``-1``), 0 when exactly one is. Masks are compared
-as runs (harness.segmentation.dice.runs_dice), never decoded; each image's Dice is computed once
+as runs (harness.kit.segmentation.dice.runs_dice), never decoded; each image's Dice is computed once
 (``image_dices``) and the bootstrap averages those per resample.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.segmentation.dice import runs_dice
-from harness.segmentation.rle import relative_runs
+from harness.kit.segmentation.dice import runs_dice
+from harness.kit.segmentation.rle import relative_runs
 
 
 def image_dice(prediction: str, truth: str, height: int, width: int) -> float:

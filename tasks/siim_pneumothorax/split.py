@@ -1,7 +1,7 @@
 """The fixed holdout split of the labelled images (the competition's stage-2 labels are private).
 
 Patients, not images, are assigned to a side (PatientID from the DICOM headers), so that no
-patient's other radiograph informs the holdout (harness.splits: hash-ranked, independent of row
+patient's other radiograph informs the holdout (harness.kit.splits: hash-ranked, independent of row
 order). Changing ``version`` draws a new split; results made with different split versions are
 not comparable.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.splits import grouped_holdout
+from harness.kit.splits import grouped_holdout
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("ImageId", "PatientID", "has_pneumothorax")
 

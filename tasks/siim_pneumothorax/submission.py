@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataError
-from harness.segmentation.rle import relative_runs
-from harness.submissions import (
+from harness.kit.segmentation.rle import relative_runs
+from harness.kit.submissions import (
     MAX_EXAMPLES,
     id_problems,
     raise_problems,

@@ -26,8 +26,8 @@ import pandas as pd
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from harness.api import HarnessError
-from harness.imaging.synth_dicom import COMPUTED_RADIOGRAPHY, write_dicom
-from harness.segmentation.rle import EMPTY_RELATIVE, encode_relative
+from harness.kit.imaging.synth_dicom import COMPUTED_RADIOGRAPHY, write_dicom
+from harness.kit.segmentation.rle import EMPTY_RELATIVE, encode_relative
 from tasks.siim_pneumothorax.layout import IMAGE_DIR, TRAIN_CSV
 
 _UID_ROOT = "1.2.276.0.7230010.3.1."

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataProblem, DataView, Task
-from harness.file_checks import EVERY_FILE, Opening
-from harness.stats import GroupStatistics, mean_of_rows
+from harness.kit.file_checks import EVERY_FILE, Opening
+from harness.kit.stats import GroupStatistics, mean_of_rows
 from tasks.siim_pneumothorax import synthetic
 from tasks.siim_pneumothorax.layout import LABEL_COLUMNS, check_layout, read_train_table
 from tasks.siim_pneumothorax.metric import image_dices, mean_dice

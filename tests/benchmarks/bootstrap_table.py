@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from harness.stats import Interval, bootstrap_ci
+from harness.kit.stats import Interval, bootstrap_ci
 from tasks.rsna_ich import RsnaIchTask
 from tasks.rsna_ich.layout import SUBTYPES
 
@@ -63,7 +63,7 @@ def timed(run: Callable[[], Interval]) -> tuple[float, Interval]:
 def ci(
     task: RsnaIchTask, answers: pd.DataFrame, submission: pd.DataFrame, n: int, fast: bool
 ) -> Callable[[], Interval]:
-    """What harness.scoring does after validation: the groups, then the interval."""
+    """What harness.engine.scoring does after validation: the groups, then the interval."""
     return lambda: bootstrap_ci(
         task.score,
         submission,

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.imaging.dali_decode import DicomDecoder
-from harness.imaging.dicom import DicomImage, read_dicom
+from harness.kit.imaging.dali_decode import DicomDecoder
+from harness.kit.imaging.dicom import DicomImage, read_dicom
 from tasks.rsna_breast.synthetic import BreastSynthConfig, synthesize
 
 

@@ -2,15 +2,15 @@
 
     python tests/benchmarks/overhead_table.py [--repeat 5] [--reference-s 60]
 
-Runs the test solution ``constant`` (its phases do nothing) through ``harness.runner.execute``
-on a small synthetic rsna-breast dataset under the smoke budget, ``--repeat`` times after one
-warm-up run, and splits each run's wall time (minus the phases' own) into the runner's steps,
-timed by wrapping its functions and from its progress lines: set-up in the parent (plug-ins,
-data, split, MLflow run created), the child's spawn and imports (torch included) until
-``prepare`` starts, phase reports, the child's exit, scoring with the default 1000-resample
-bootstrap CI, and the record and MLflow artifacts written at the end. The CPU seconds (of
-this process and the run's child, the phases' own taken out) do not grow when other processes
-load the machine, as wall seconds do.
+Runs the test solution ``constant`` (its phases do nothing) through
+``harness.engine.runner.execute`` on a small synthetic rsna-breast dataset under the smoke budget,
+``--repeat`` times after one warm-up run, and splits each run's wall time (minus the phases' own)
+into the runner's steps, timed by wrapping its functions and from its progress lines: set-up in the
+parent (plug-ins, data, split, MLflow run created), the child's spawn and imports (torch included)
+until ``prepare`` starts, phase reports, the child's exit, scoring with the default 1000-resample
+bootstrap CI, and the record and MLflow artifacts written at the end. The CPU seconds (of this
+process and the run's child, the phases' own taken out) do not grow when other processes load the
+machine, as wall seconds do.
 
 A sleepy run (one 10 s fit) then gives the parent's CPU time while a phase runs: supervision
 and resource sampling every 0.2 s. "share" is the overhead over a ``--reference-s`` run.
@@ -32,10 +32,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness import runner
-from harness.config import parse_run_overrides
-from harness.datasets import synth_config, synthesize
-from harness.registry import load_task
+from harness.engine import runner
+from harness.engine.config import parse_run_overrides
+from harness.engine.datasets import synth_config, synthesize
+from harness.engine.registry import load_task
 
 FAKE_SOLUTIONS = Path(__file__).parents[1] / "harness" / "fake_solutions.py"
 

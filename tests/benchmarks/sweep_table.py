@@ -21,7 +21,7 @@ from pathlib import Path
 from overhead_table import register_fake_solutions, small_dataset  # sibling script
 from rich.console import Console
 
-from harness.sweep.sweep import run_sweep
+from harness.engine.sweep.sweep import run_sweep
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.imaging.dali_decode import DicomDecoder
-from harness.imaging.dicom import DicomImage, read_dicom
+from harness.kit.imaging.dali_decode import DicomDecoder
+from harness.kit.imaging.dicom import DicomImage, read_dicom
 from tasks.rsna_breast.synthetic import BreastSynthConfig, synthesize
 
 N_IMAGES, HEIGHT, WIDTH = 8, 2048, 1024

@@ -167,7 +167,7 @@ def test_data_check_runs_a_plugin_without_the_new_arguments(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = _OldTask()
-    monkeypatch.setattr("harness.registry.load_task", lambda name: old)
+    monkeypatch.setattr("harness.engine.registry.load_task", lambda name: old)
     result = runner.invoke(app, ["data", "check", "task=old", f"root={tmp_path}", "limit=3"])
     assert result.exit_code == 0, result.output
     assert old.calls == [{"decode": True, "limit": 3}]

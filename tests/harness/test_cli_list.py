@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.budgets import BUDGETS
-from harness.registry import describe_plugins, solution_names, task_names
+from harness.engine.budgets import BUDGETS
+from harness.engine.registry import describe_plugins, solution_names, task_names
 
 HARNESS = str(Path(sys.executable).with_name("harness"))
 BROKEN = {

@@ -16,9 +16,9 @@ FIRST_RUN_LINE = "Creating initial MLflow database tables"
 
 CREATE_STORE = """
 import sys
-from harness.logsetup import configure_logging
+from harness.engine.logsetup import configure_logging
 configure_logging(verbose=sys.argv[1] == "-v")
-from harness.tracking import open_client
+from harness.engine.tracking import open_client
 open_client(sys.argv[2])
 """
 

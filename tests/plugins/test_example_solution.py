@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.contract import assert_contract
-from harness.record import RunRecord
-from harness.registry import describe_plugins
+from harness.engine.record import RunRecord
+from harness.engine.registry import describe_plugins
 
 PACKAGE = Path(__file__).parent / "example_solution"
 

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.registry import task_names
-from harness.scaffold import ScaffoldError, new_solution
+from harness.engine.registry import task_names
+from harness.engine.scaffold import ScaffoldError, new_solution
 
 RUFF_RULES = "E,F,W,I,B,UP,SIM,RUF"
 """The project's own lint rules, applied to the generated code outside the project."""

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from harness.api import Task
-from harness.stats import group_resamples, resampled_scores
+from harness.kit.stats import group_resamples, resampled_scores
 
 BootstrapParity = Callable[[Task, pd.DataFrame, pd.DataFrame], np.ndarray]
 

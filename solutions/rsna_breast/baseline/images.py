@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from harness.imaging.cache import ArrayCache, CachedImages, load_cached_images
-from harness.imaging.dicom import read_dicom
-from harness.imaging.intensity import to_unit_range
+from harness.kit.imaging.cache import ArrayCache, CachedImages, load_cached_images
+from harness.kit.imaging.dicom import read_dicom
+from harness.kit.imaging.intensity import to_unit_range
 
 
 def preprocess(path: Path, height: int, width: int) -> np.ndarray:

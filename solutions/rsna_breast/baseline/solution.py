@@ -16,9 +16,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from harness.amp import Precision
 from harness.api import DataView, RunContext, Solution
-from harness.models import create_backbone
+from harness.kit.amp import Precision
+from harness.kit.models import create_backbone
 from solutions.rsna_breast.baseline.images import load_images
 
 

@@ -2,7 +2,7 @@
 
 The write-up's notebooks found that loading full-size scans left the GPU ~3% busy, so they
 resized every scan to 512x512 once and trained from the small copies. Same here: decode
-(pydicom), modality/VOI LUT and MONOCHROME1 inversion (harness.imaging), then a plain square
+(pydicom), modality/VOI LUT and MONOCHROME1 inversion (harness.kit.imaging), then a plain square
 resize with no crop and no mirroring, as the notebooks did, stored as uint8 (the full Kaggle
 train set at 512x512 is ~14 GB in memory).
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from harness.imaging.cache import ArrayCache, CachedImages, load_cached_images
-from harness.imaging.dicom import read_dicom
-from harness.imaging.intensity import to_unit_range
+from harness.kit.imaging.cache import ArrayCache, CachedImages, load_cached_images
+from harness.kit.imaging.dicom import read_dicom
+from harness.kit.imaging.intensity import to_unit_range
 
 
 def preprocess(path: Path, size: int) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from harness.models import create_backbone
+from harness.kit.models import create_backbone
 
 
 class FusionNet(nn.Module):
@@ -71,7 +71,7 @@ def build_fusion_net(
     dropout: float,
     freeze_backbone: bool,
 ) -> FusionNet:
-    """A FusionNet over timm backbone ``model`` (pretrained weights via harness.models)."""
+    """A FusionNet over timm backbone ``model`` (pretrained weights via harness.kit.models)."""
     backbone = create_backbone(
         model,
         pretrained=pretrained,

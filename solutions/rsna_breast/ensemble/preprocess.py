@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.imaging.cache import ArrayCache
-from harness.imaging.dali_decode import DecodeStats, DicomDecoder
-from harness.imaging.dicom import DicomImage
-from harness.imaging.intensity import to_unit_range
-from harness.imaging.roi import breast_box, crop_to_box, resize_pad
+from harness.kit.imaging.cache import ArrayCache
+from harness.kit.imaging.dali_decode import DecodeStats, DicomDecoder
+from harness.kit.imaging.dicom import DicomImage
+from harness.kit.imaging.intensity import to_unit_range
+from harness.kit.imaging.roi import breast_box, crop_to_box, resize_pad
 
 log = logging.getLogger(__name__)
 

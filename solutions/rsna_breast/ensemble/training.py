@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from harness.amp import Precision
 from harness.api import RunContext
+from harness.kit.amp import Precision
 from solutions.rsna_breast.ensemble.config import EnsembleConfig
 from solutions.rsna_breast.ensemble.model import BreastNet
 from solutions.rsna_breast.ensemble.threshold import best_threshold

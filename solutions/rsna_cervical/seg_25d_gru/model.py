@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.models import create_backbone
+from harness.kit.models import create_backbone
 from tasks.rsna_cervical.layout import TARGETS
 from tasks.rsna_cervical.metric import NEGATIVE_WEIGHT, POSITIVE_WEIGHT
 

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.amp import Precision
 from harness.api import HarnessError
+from harness.kit.amp import Precision
 from solutions.rsna_cervical.seg_25d_gru.schedule import BudgetCosine
 from solutions.rsna_cervical.seg_25d_gru.volumes import N_CLASSES, stack_25d
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from harness.amp import Precision
+from harness.kit.amp import Precision
 from solutions.rsna_cervical.seg_25d_gru.crops import VertebraBox, crop_study, dicom_slice_reader
 from solutions.rsna_cervical.seg_25d_gru.model import (
     VertebraGru,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from harness.models import create_backbone
+from harness.kit.models import create_backbone
 from tasks.rsna_ich.layout import SUBTYPES
 
 

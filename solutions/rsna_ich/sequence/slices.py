@@ -15,9 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from harness.imaging.cache import ArrayCache
-from harness.imaging.dicom import DicomReadError
-from harness.imaging.roi import Box, crop_to_box
+from harness.kit.imaging.cache import ArrayCache
+from harness.kit.imaging.dicom import DicomReadError
+from harness.kit.imaging.roi import Box, crop_to_box
 from tasks.rsna_ich.imaging import windowed_slice
 
 log = logging.getLogger(__name__)

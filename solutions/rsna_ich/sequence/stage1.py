@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
-from harness.amp import Precision
+from harness.kit.amp import Precision
 from solutions.rsna_ich.sequence.cnn import SliceCnn
 from solutions.rsna_ich.sequence.config import SequenceConfig
 from solutions.rsna_ich.sequence.folds import FoldRows

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from harness.amp import Precision
+from harness.kit.amp import Precision
 from solutions.rsna_ich.sequence.config import SequenceConfig
 from solutions.rsna_ich.sequence.losses import metric_loss, weighted_bce
 from solutions.rsna_ich.sequence.schedule import EpochPlan, cosine

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.imaging.cache import ArrayCache
-from harness.imaging.dicom import DicomReadError
+from harness.kit.imaging.cache import ArrayCache
+from harness.kit.imaging.dicom import DicomReadError
 from tasks.rsna_ich.imaging import windowed_slice
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from harness.models import create_backbone
+from harness.kit.models import create_backbone
 from tasks.rsna_ich.layout import SUBTYPES
 
 TINY = "seresnext_tiny"

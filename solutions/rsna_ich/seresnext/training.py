@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from harness.amp import Precision
+from harness.kit.amp import Precision
 from solutions.rsna_ich.seresnext.augment import normalise, train_transform, tta_view
 from solutions.rsna_ich.seresnext.config import SeresnextConfig
 from solutions.rsna_ich.seresnext.model import build_model

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from harness.segmentation.rle import decode_absolute
+from harness.kit.segmentation.rle import decode_absolute
 from tasks.severstal_steel.layout import CLASS_IDS, MASK_COLUMNS, ImageReadError, read_grey
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.amp import Precision
+from harness.kit.amp import Precision
 from solutions.severstal_steel.unet_cls_ensemble.training import normalise
 from tasks.severstal_steel.layout import CLASS_IDS
 

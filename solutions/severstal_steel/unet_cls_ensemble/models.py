@@ -6,7 +6,7 @@ import segmentation_models_pytorch as smp
 from torch import nn
 
 from harness.api import HarnessError
-from harness.models import create_backbone
+from harness.kit.models import create_backbone
 from solutions.severstal_steel.unet_cls_ensemble.config import UnetClsEnsembleConfig
 from tasks.severstal_steel.layout import CLASS_IDS
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from harness.segmentation.components import remove_small_components
+from harness.kit.segmentation.components import remove_small_components
 
 NEVER = 1.1
 """A gate threshold above any probability: the class is never predicted."""

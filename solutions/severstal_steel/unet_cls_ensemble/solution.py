@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from harness.api import DataView, HarnessError, RunContext, Solution
-from harness.segmentation.rle import encode_absolute
+from harness.kit.segmentation.rle import encode_absolute
 from solutions.severstal_steel.unet_cls_ensemble.config import PRESETS, UnetClsEnsembleConfig
 from solutions.severstal_steel.unet_cls_ensemble.images import (
     LoadedImages,

@@ -19,8 +19,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from harness.amp import Precision
 from harness.api import RunContext
+from harness.kit.amp import Precision
 from solutions.severstal_steel.unet_cls_ensemble.images import unpack
 
 Kind = Literal["segmenter", "classifier"]

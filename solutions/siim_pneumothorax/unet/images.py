@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from harness.imaging.cache import ArrayCache, CachedImages, load_cached_images
-from harness.imaging.dicom import read_dicom
-from harness.imaging.intensity import to_unit_range
-from harness.segmentation.rle import decode_relative
+from harness.kit.imaging.cache import ArrayCache, CachedImages, load_cached_images
+from harness.kit.imaging.dicom import read_dicom
+from harness.kit.imaging.intensity import to_unit_range
+from harness.kit.segmentation.rle import decode_relative
 
 
 def preprocess(path: Path, size: int) -> np.ndarray:

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.amp import Precision
-from harness.segmentation.components import remove_small_components
-from harness.segmentation.dice import mean_dice
-from harness.segmentation.rle import encode_relative
+from harness.kit.amp import Precision
+from harness.kit.segmentation.components import remove_small_components
+from harness.kit.segmentation.dice import mean_dice
+from harness.kit.segmentation.rle import encode_relative
 from solutions.siim_pneumothorax.unet.training import resize_stack
 
 THRESHOLDS: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6, 0.7)

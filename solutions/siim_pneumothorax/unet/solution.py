@@ -17,8 +17,8 @@ import torch
 from sklearn.model_selection import StratifiedGroupKFold
 
 from harness.api import DataView, RunContext, Solution
-from harness.imaging.cache import CachedImages
-from harness.segmentation.rle import EMPTY_RELATIVE
+from harness.kit.imaging.cache import CachedImages
+from harness.kit.segmentation.rle import EMPTY_RELATIVE
 from solutions.siim_pneumothorax.unet.config import PRESETS, UnetConfig
 from solutions.siim_pneumothorax.unet.images import load_images, load_masks
 from solutions.siim_pneumothorax.unet.inference import TrainedModel, probabilities, to_rle, tune

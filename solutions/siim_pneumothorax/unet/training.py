@@ -22,8 +22,8 @@ from torch import nn
 from torch.optim.swa_utils import SWALR, AveragedModel, update_bn
 from torch.utils.data import DataLoader, Dataset
 
-from harness.amp import Precision
 from harness.api import RunContext
+from harness.kit.amp import Precision
 from solutions.siim_pneumothorax.unet.augment import augment
 from solutions.siim_pneumothorax.unet.config import UnetConfig
 from solutions.siim_pneumothorax.unet.model import create_model

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.record import RunRecord
-from harness.registry import load_task
+from harness.engine.record import RunRecord
+from harness.engine.registry import load_task
 
 
 @pytest.fixture(scope="session")

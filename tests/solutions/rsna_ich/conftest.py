@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.datasets import synth_config, synthesize
-from harness.record import RunRecord
-from harness.registry import load_task
+from harness.engine.datasets import synth_config, synthesize
+from harness.engine.record import RunRecord
+from harness.engine.registry import load_task
 from tasks.rsna_ich.layout import SUBTYPES
 from tasks.rsna_ich.submission import submission_frame
 

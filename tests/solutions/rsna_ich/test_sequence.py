@@ -28,9 +28,9 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from harness.api import DataView, PhaseBudget, RunContext
-from harness.budgets import get_budget
-from harness.record import RunRecord
-from harness.registry import load_task
+from harness.engine.budgets import get_budget
+from harness.engine.record import RunRecord
+from harness.engine.registry import load_task
 from solutions.rsna_ich.sequence import SequenceConfig, SequenceSolution
 from solutions.rsna_ich.sequence.slices import prepare_slices
 from solutions.rsna_ich.sequence.stage1 import embed

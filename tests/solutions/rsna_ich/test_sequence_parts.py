@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import torch
 
-from harness.config import ConfigError, merge_overrides
-from harness.registry import load_task
+from harness.engine.config import ConfigError, merge_overrides
+from harness.engine.registry import load_task
 from solutions.rsna_ich.sequence.cnn import SliceCnn
 from solutions.rsna_ich.sequence.config import PRESETS, SequenceConfig
 from solutions.rsna_ich.sequence.folds import fold_rows, patient_folds

@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from harness.api import HarnessError
 from harness.cli import app
-from harness.record import RunRecord
-from harness.registry import load_task
-from harness.segmentation.components import remove_small_components
-from harness.segmentation.dice import dice
+from harness.engine.record import RunRecord
+from harness.engine.registry import load_task
+from harness.kit.segmentation.components import remove_small_components
+from harness.kit.segmentation.dice import dice
 from solutions.severstal_steel.unet_cls_ensemble import (
     UnetClsEnsembleConfig,
     UnetClsEnsembleSolution,

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.record import RunRecord
-from harness.registry import load_task
+from harness.engine.record import RunRecord
+from harness.engine.registry import load_task
 from solutions.siim_pneumothorax.unet import UnetConfig, UnetSolution
 from solutions.siim_pneumothorax.unet.augment import augment
 from solutions.siim_pneumothorax.unet.training import plan_stages

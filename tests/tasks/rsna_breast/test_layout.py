@@ -11,7 +11,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from harness.api import DataError, DataProblem
-from harness.file_checks import Opening
+from harness.kit.file_checks import Opening
 from tasks.rsna_breast.layout import COLUMNS, LABEL_COLUMNS, check_layout, read_train_csv
 
 MAMMOGRAPHY_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.2"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.datasets import synth_config, synthesize
-from harness.registry import load_task
+from harness.engine.datasets import synth_config, synthesize
+from harness.engine.registry import load_task
 
 TINY = {
     "n_studies": 8,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.registry import load_task
+from harness.engine.registry import load_task
 from tasks.rsna_cervical.layout import TARGETS
 
 

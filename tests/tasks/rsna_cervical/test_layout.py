@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from harness.api import DataError
-from harness.file_checks import Opening
+from harness.kit.file_checks import Opening
 from tasks.rsna_cervical.layout import COLUMNS, check_layout, read_train_csv, slice_files
 
 

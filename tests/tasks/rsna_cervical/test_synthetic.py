@@ -9,8 +9,8 @@ import pandas as pd
 import pydicom
 import pytest
 
-from harness.datasets import synth_config
-from harness.registry import load_task
+from harness.engine.datasets import synth_config
+from harness.engine.registry import load_task
 from tasks.rsna_cervical.layout import VERTEBRAE, read_train_csv
 from tasks.rsna_cervical.synthetic import CervicalSynthConfig, InvalidSynthConfig, synthesize
 from tasks.rsna_cervical.volume import read_segmentation, read_volume

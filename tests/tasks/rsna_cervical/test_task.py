@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from harness.api import DataView
-from harness.stats import bootstrap_ci
+from harness.kit.stats import bootstrap_ci
 from tasks.rsna_cervical import RsnaCervicalTask
 from tasks.rsna_cervical.layout import LABEL_COLUMNS, TARGETS
 

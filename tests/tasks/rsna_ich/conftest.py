@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from pydicom.uid import ExplicitVRLittleEndian
 
-from harness.imaging.synth_dicom import CT_IMAGE, write_dicom
+from harness.kit.imaging.synth_dicom import CT_IMAGE, write_dicom
 from tasks.rsna_ich.layout import SUBTYPES
 
 SliceWriter = Callable[..., Path]

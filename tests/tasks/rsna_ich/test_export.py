@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.registry import load_task
+from harness.engine.registry import load_task
 
 
 def test_the_export_is_kaggle_id_label_and_reads_back(small_dataset: Path, tmp_path: Path) -> None:

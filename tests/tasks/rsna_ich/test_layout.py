@@ -10,7 +10,7 @@ import pydicom
 import pytest
 
 from harness.api import DataError, DataProblem
-from harness.file_checks import Opening
+from harness.kit.file_checks import Opening
 from tasks.rsna_ich.layout import (
     SUBTYPES,
     add_slice_index,

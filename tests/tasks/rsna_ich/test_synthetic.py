@@ -11,8 +11,8 @@ import pydicom
 import pytest
 
 from harness.api import HarnessError
-from harness.imaging.ct import to_hu
-from harness.imaging.dicom import read_dicom
+from harness.kit.imaging.ct import to_hu
+from harness.kit.imaging.dicom import read_dicom
 from tasks.rsna_ich.layout import SUBTYPES, read_train_table
 from tasks.rsna_ich.synthetic import IchSynthConfig, synthesize
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from harness.api import DataView, InvalidSubmission, Task
-from harness.datasets import synth_config, synthesize
-from harness.registry import load_task
-from harness.stats import bootstrap_ci
+from harness.engine.datasets import synth_config, synthesize
+from harness.engine.registry import load_task
+from harness.kit.stats import bootstrap_ci
 from tasks.rsna_ich import RsnaIchTask
 from tasks.rsna_ich.layout import SUBTYPES
 from tasks.rsna_ich.submission import submission_frame

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from harness.api import DataError
-from harness.file_checks import Opening
+from harness.kit.file_checks import Opening
 from tasks.severstal_steel.layout import (
     IMAGE_DIR,
     MASK_COLUMNS,
@@ -68,7 +68,7 @@ def test_train_csv_rle_is_one_based_and_column_major(dataset_copy: Callable[[], 
     _write_jpeg(root / IMAGE_DIR / "abc.jpg", np.zeros((4, 3, 3), dtype=np.uint8))
     (root / TRAIN_CSV).write_text("ImageId,ClassId,EncodedPixels\nabc.jpg,2,2 3 9 1\n")
     row = read_train_table(root).iloc[0]
-    from harness.segmentation.rle import decode_absolute
+    from harness.kit.segmentation.rle import decode_absolute
 
     expected = np.zeros((4, 3), dtype=np.uint8)
     expected[1:4, 0] = 1

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from harness.api import DataError, InvalidSubmission
-from harness.segmentation.rle import decode_absolute, encode_absolute
+from harness.kit.segmentation.rle import decode_absolute, encode_absolute
 from tasks.severstal_steel.layout import TRAIN_CSV, read_train_table
 from tasks.severstal_steel.submission import answers_from_table, read_answers, validate_submission
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.segmentation.rle import decode_absolute
+from harness.kit.segmentation.rle import decode_absolute
 from tasks.severstal_steel.synthetic import InvalidSynthConfig, SteelSynthConfig, synthesize
 
 

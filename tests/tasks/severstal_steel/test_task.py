@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.registry import load_task
-from harness.stats import bootstrap_ci
+from harness.engine.registry import load_task
+from harness.kit.stats import bootstrap_ci
 from tasks.severstal_steel import SeverstalSteelTask
 from tasks.severstal_steel.layout import LABEL_COLUMNS
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from harness.api import DataError
-from harness.file_checks import Opening
-from harness.segmentation.rle import decode_relative, encode_relative
+from harness.kit.file_checks import Opening
+from harness.kit.segmentation.rle import decode_relative, encode_relative
 from tasks.siim_pneumothorax.layout import (
     IMAGE_DIR,
     TABLE_COLUMNS,

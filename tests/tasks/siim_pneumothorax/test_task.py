@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.registry import load_task
+from harness.engine.registry import load_task
 from tasks.siim_pneumothorax import SiimPneumothoraxTask
 from tasks.siim_pneumothorax.layout import LABEL_COLUMNS
 

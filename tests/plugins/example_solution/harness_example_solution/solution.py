@@ -19,8 +19,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from harness.api import DataView, HarnessError, RunContext, Solution
-from harness.imaging.dicom import read_dicom
-from harness.imaging.intensity import to_unit_range
+from harness.kit.imaging.dicom import read_dicom
+from harness.kit.imaging.intensity import to_unit_range
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness.record import RunRecord
+from harness.engine.record import RunRecord
 from solutions.rsna_breast.baseline import BaselineConfig, BaselineSolution
 
 CHANCE_MARGIN = 0.4

@@ -24,9 +24,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from harness.api import DataView, PhaseBudget, RunContext
-from harness.budgets import get_budget
-from harness.record import RunRecord
-from harness.registry import load_task
+from harness.engine.budgets import get_budget
+from harness.engine.record import RunRecord
+from harness.engine.registry import load_task
 from solutions.rsna_breast.effnet_meta import EffnetMetaConfig, EffnetMetaSolution
 
 CHANCE_MARGIN = 0.5

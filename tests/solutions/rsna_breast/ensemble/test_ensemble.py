@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness.record import RunRecord
+from harness.engine.record import RunRecord
 
 CHANCE_MARGIN = 0.3
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.registry import load_task
+from harness.engine.registry import load_task
 from solutions.rsna_breast.ensemble.preprocess import prepare_images
 
 

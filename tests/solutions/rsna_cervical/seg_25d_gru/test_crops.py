@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.datasets import synth_config, synthesize
-from harness.registry import load_task
+from harness.engine.datasets import synth_config, synthesize
+from harness.engine.registry import load_task
 from solutions.rsna_cervical.seg_25d_gru.crops import (
     boxes_from_table,
     boxes_table,

@@ -22,8 +22,8 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.record import RunRecord
-from harness.registry import load_task
+from harness.engine.record import RunRecord
+from harness.engine.registry import load_task
 from solutions.rsna_cervical.seg_25d_gru import Seg25dGruConfig, Seg25dGruSolution
 from tasks.rsna_cervical.layout import TARGETS
 from tasks.rsna_cervical.submission import split_row_ids

@@ -1,0 +1,69 @@
+"""The table `harness run` prints at the end: readable by a newcomer at a glance."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.api import PHASES
+from harness.engine.record import RunRecord
+
+_STATUS_STYLE = {"ok": "green", "timeout": "yellow", "running": "yellow"}
+
+
+def format_score(record: RunRecord) -> str:
+    if record.score is None:
+        return "-"
+    text = f"{record.score:.4f}"
+    if record.ci_low is not None and record.ci_high is not None:
+        text += f"  (95% CI {record.ci_low:.4f}-{record.ci_high:.4f})"
+    return text
+
+
+def print_summary(console: Console, record: RunRecord) -> None:
+    style = _STATUS_STYLE.get(record.status, "red")
+    head = Table(
+        show_header=False, title=f"{record.task} / {record.solution}", title_justify="left"
+    )
+    head.add_column(style="bold")
+    head.add_column(overflow="fold")
+    head.add_row("status", f"[{style}]{record.status}[/]")
+    if record.error:
+        head.add_row("error", record.error)
+    head.add_row(record.metric_name, format_score(record))
+    head.add_row(
+        "budget / seed / device", f"{record.budget_name} / {record.seed} / {record.device}"
+    )
+    head.add_row("data", f"{record.data_kind}: {record.data_root}")
+    groups = f" from {record.n_holdout_groups} resampled groups" if record.n_holdout_groups else ""
+    head.add_row(
+        "cases",
+        f"{record.n_train} training rows; {record.n_holdout_cases} holdout answer rows scored"
+        f"{groups}",
+    )
+    if record.predict_images_per_s is not None:
+        head.add_row("predict throughput", f"{record.predict_images_per_s:.1f} images/s")
+    for key, value in sorted(record.extra.items()):
+        head.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    head.add_row("run folder", record.run_dir)
+    head.add_row("MLflow run", record.mlflow_run_id)
+    console.print(head)
+
+    phases = Table(title="phases", title_justify="left")
+    for column in ("phase", "wall s", "CPU s", "peak RSS MB", "peak GPU GB", "GPU util %"):
+        phases.add_column(column, justify="right")
+    for name in PHASES:
+        stats = record.phases.get(name)
+        if stats is None:
+            note = "killed here" if name == record.failed_phase else "not run"
+            phases.add_row(name, note, "", "", "", "")
+            continue
+        phases.add_row(
+            name,
+            f"{stats.wall_s:.1f}",
+            f"{stats.cpu_s:.1f}",
+            f"{stats.peak_rss_mb:.0f}",
+            "-" if stats.gpu_peak_mem_gb is None else f"{stats.gpu_peak_mem_gb:.2f}",
+            "-" if stats.gpu_util_mean is None else f"{stats.gpu_util_mean:.0f}",
+        )
+    console.print(phases)

@@ -1,0 +1,239 @@
+"""The child side of a run: executes the solution's phases and reports over a pipe.
+
+Everything here runs in a spawned process that the runner can kill at any moment, so each
+finished phase is reported immediately, and the submission is the last thing written.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import random
+import resource
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psutil
+
+from harness.api import PHASES, Budget, DataView, PhaseBudget, RunContext
+from harness.engine.messages import Done, Fact, Failed, Metrics, PhaseEnded, PhaseStarted, Progress
+from harness.engine.monitor import tree_rss_mb
+from harness.engine.record import LOG_FILE, SUBMISSION_FILE
+
+PROGRESS_INTERVAL_S = 0.2
+"""At most this often a progress update crosses the pipe (solutions may call it per batch)."""
+
+
+@dataclass
+class ChildSpec:
+    """What the child needs; holdout answers are deliberately not part of it."""
+
+    task: str
+    solution: str
+    solution_config: Any
+    budget: Budget
+    seed: int
+    device: str
+    run_dir: Path
+    cache_dir: Path
+    train: pd.DataFrame
+    test: pd.DataFrame
+
+
+def _cpu_seconds() -> float:
+    """User+system CPU of this process and its reaped children (data-loader workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _redirect_output(log_path: Path) -> None:
+    """Send this process's stdout/stderr (native libraries included) to the run log."""
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    logging.captureWarnings(True)
+
+
+def _detach_from_terminal() -> None:
+    """Own process group, so a terminal's Ctrl-C reaches only the harness, which stops us.
+
+    The harness then knows which phase was interrupted and records it; a child that saw the
+    SIGINT itself would die with a KeyboardInterrupt from anywhere in the solution.
+    """
+    os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _die_with_parent() -> None:
+    """End this run (and the workers it started) if the harness process dies.
+
+    A SIGKILLed harness cannot kill its child; the child notices it was re-parented and takes
+    its whole process group down, so no orphaned training keeps a GPU busy.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="harness-parent-watch", daemon=True).start()
+
+
+class _ProgressSender:
+    """Forwards ``ctx.progress`` to the harness, at most every PROGRESS_INTERVAL_S (and last)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int | None, unit: str, items: int | None) -> None:
+        now = time.monotonic()
+        if now - self._last < PROGRESS_INTERVAL_S and (total is None or done < total):
+            return
+        self._last = now
+        self._conn.send(Progress(done, total, unit, items))
+
+
+def _seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _configure_torch(spec: ChildSpec) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, spec.budget.cpu_workers))
+    if spec.device == "cuda" and spec.budget.gpu_memory_gb is not None:
+        total_gb = torch.cuda.get_device_properties(0).total_memory / 2**30
+        fraction = min(1.0, spec.budget.gpu_memory_gb / total_gb)
+        torch.cuda.set_per_process_memory_fraction(fraction, 0)
+        logging.getLogger(__name__).info(
+            "GPU memory capped at %.1f GB of %.1f GB (fraction %.3f) by budget %s",
+            spec.budget.gpu_memory_gb,
+            total_gb,
+            fraction,
+            spec.budget.name,
+        )
+
+
+def _gpu_peak_gb(device: str) -> float | None:
+    if device != "cuda":
+        return None
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**30
+
+
+def _is_oom(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.cuda.OutOfMemoryError | MemoryError)
+
+
+def child_main(spec: ChildSpec, conn: Connection) -> None:
+    """Entry point of the spawned run process."""
+    _detach_from_terminal()
+    _die_with_parent()
+    _redirect_output(spec.run_dir / LOG_FILE)
+    log = logging.getLogger("harness.engine.worker")
+    try:
+        from harness.engine.registry import load_solution
+
+        _seed_everything(spec.seed)
+        _configure_torch(spec)
+        solution = load_solution(spec.task, spec.solution)(spec.solution_config)
+        train = DataView(spec.task, spec.train, has_labels=True)
+        test = DataView(spec.task, spec.test, has_labels=False)
+        submission: Any = None
+        progress = _ProgressSender(conn)
+        for phase in PHASES:
+            conn.send(PhaseStarted(phase))
+            log.info("phase %s started", phase)
+            ctx = RunContext(
+                run_dir=spec.run_dir,
+                cache_dir=spec.cache_dir,
+                budget=PhaseBudget(spec.budget, phase),
+                seed=spec.seed,
+                device=spec.device,
+                log=logging.getLogger(f"solution.{spec.solution}"),
+                report_fn=lambda metrics, step: conn.send(Metrics(metrics, step)),
+                fact_fn=lambda name, value: conn.send(Fact(name, value)),
+                progress_fn=progress,
+            )
+            if spec.device == "cuda":
+                import torch
+
+                torch.cuda.reset_peak_memory_stats()
+            cpu0, wall0 = _cpu_seconds(), time.perf_counter()
+            if phase == "prepare":
+                solution.prepare(train, ctx)
+            elif phase == "fit":
+                solution.fit(train, ctx)
+            else:
+                submission = solution.predict(test, ctx)
+            ended = PhaseEnded(
+                phase,
+                wall_s=time.perf_counter() - wall0,
+                cpu_s=_cpu_seconds() - cpu0,
+                rss_mb=tree_rss_mb(psutil.Process()),
+                gpu_peak_mem_gb=_gpu_peak_gb(spec.device),
+            )
+            log.info("phase %s finished in %.1f s", phase, ended.wall_s)
+            conn.send(ended)
+        if not isinstance(submission, pd.DataFrame):
+            raise TypeError(
+                f"{spec.solution}.predict returned {type(submission).__name__}, "
+                "expected a pandas DataFrame in the task's submission format"
+            )
+        path = spec.run_dir / SUBMISSION_FILE
+        submission.to_csv(path, index=False)
+        conn.send(Done(str(path)))
+    except BaseException as exc:
+        log.error("run failed:\n%s", traceback.format_exc())
+        kind = "oom" if _is_oom(exc) else "failed"
+        conn.send(Failed(kind, f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+        _exit_now()
+
+
+def _exit_now() -> None:
+    """End the run process without the interpreter's teardown.
+
+    Everything the parent needs has been sent; tearing down torch, CUDA and the solution's
+    objects took seconds per run (sweep overhead). What the teardown did for multiprocessing
+    children is done here: daemonic ones (DataLoader workers) are terminated, others joined.
+    Any other process the solution started is left alone, so the contract still sees a leak.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for child in multiprocessing.active_children():
+        if child.daemon:
+            child.terminate()
+        child.join(timeout=5)
+    os._exit(0)

@@ -1,5 +1,0 @@
-"""Shared imaging code for tasks and solutions: DICOM decoding, intensity mapping, synthesis.
-
-Import the submodules (``harness.imaging.dicom``, ``.intensity``, ``.synth_dicom``) directly;
-this package imports nothing heavy on its own.
-"""

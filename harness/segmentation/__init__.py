@@ -1,4 +1,0 @@
-"""Shared code for segmentation tasks: RLE mask encodings, the Dice metric, mask clean-up.
-
-Import the submodules (``harness.segmentation.rle``, ``.dice``, ``.components``) directly.
-"""

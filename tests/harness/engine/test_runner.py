@@ -1,0 +1,157 @@
+"""The runner against real child processes, a real sqlite MLflow store and real DICOM data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from harness.api import Budget, HarnessError
+from harness.engine.budgets import BUDGETS
+from harness.engine.config import parse_run_overrides
+from harness.engine.record import RECORD_FILE, RunRecord
+from harness.engine.runner import execute
+from tasks.rsna_breast.metric import pfbeta
+
+pytestmark = pytest.mark.usefixtures("test_solutions")
+
+TINY = Budget(
+    name="tiny",
+    description="test",
+    device="cpu",
+    gpus=0,
+    gpu_memory_gb=None,
+    cpu_workers=1,
+    prepare_s=30,
+    fit_s=2,
+    predict_s=30,
+)
+
+
+def _run(tmp_path: Path, root: Path, solution: str, *extra: str) -> RunRecord:
+    cfg, solution_args = parse_run_overrides(
+        [
+            "task=rsna-breast",
+            f"solution={solution}",
+            f"results_dir={tmp_path / 'results'}",
+            f"data.root={root}",
+            "bootstrap=50",
+            *extra,
+        ]
+    )
+    return execute(cfg, solution_args, progress=lambda _msg: None)
+
+
+def _mlflow_run(tmp_path: Path, record: RunRecord):
+    client = MlflowClient(f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}")
+    return client, client.get_run(record.mlflow_run_id)
+
+
+def test_ok_run_is_scored_recorded_and_tracked(tmp_path: Path, tiny_breast_root: Path) -> None:
+    record = _run(tmp_path, tiny_breast_root, "constant", "budget=smoke", "solution.value=0.5")
+
+    assert record.status == "ok", record.error
+    answers = pd.read_csv(Path(record.run_dir) / "submission.csv")
+    assert set(record.phases) == {"prepare", "fit", "predict"}
+    assert all(p.wall_s >= 0 and p.peak_rss_mb > 0 for p in record.phases.values())
+    # A constant prediction p has precision = prevalence and recall = p, computed by hand:
+    truth = pd.read_csv(tiny_breast_root / "train.csv")
+    truth["prediction_id"] = truth["patient_id"].astype(str) + "_" + truth["laterality"]
+    per_breast = truth.groupby("prediction_id")["cancer"].max()
+    holdout = per_breast.loc[answers["prediction_id"]]
+    prevalence = holdout.mean()
+    assert record.score == pytest.approx(2 * prevalence * 0.5 / (prevalence + 0.5))
+    assert record.score == pytest.approx(pfbeta(holdout.to_numpy(), answers["cancer"].to_numpy()))
+    assert record.ci_low is not None and record.ci_low <= record.score <= record.ci_high
+    assert record.predict_images_per_s and record.predict_images_per_s > 0
+    assert RunRecord.load(Path(record.run_dir) / RECORD_FILE) == record
+
+    client, run = _mlflow_run(tmp_path, record)
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["score"] == pytest.approx(record.score)
+    assert "fit.wall_s" in run.data.metrics and "predict.peak_rss_mb" in run.data.metrics
+    assert run.data.params["solution.value"] == "0.5"
+    assert run.data.params["budget"] == "smoke"
+    assert run.data.tags["status"] == "ok"
+    assert run.data.tags["solution.version"] == "0.1"
+    assert run.data.tags["lib.torch"]
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.name == "rsna-breast"
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"submission.csv", "config.yaml", "record.json", "run.log"} <= artifacts
+
+
+def test_phase_past_its_limit_is_killed_and_recorded_as_timeout(
+    tmp_path: Path, tiny_breast_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(BUDGETS, "tiny", TINY)
+    record = _run(tmp_path, tiny_breast_root, "sleepy", "budget=tiny", "solution.sleep_s=120")
+
+    assert record.status == "timeout"
+    assert record.failed_phase == "fit"
+    assert "phase fit exceeded its 2 s limit" in record.error
+    assert "prepare" in record.phases and "fit" not in record.phases
+    assert record.score is None
+    _, run = _mlflow_run(tmp_path, record)
+    assert run.info.status == "KILLED"
+    assert run.data.tags["status"] == "timeout"
+    assert "prepare.wall_s" in run.data.metrics
+
+
+def test_crash_is_recorded_as_failed_with_the_traceback_in_the_log(
+    tmp_path: Path, tiny_breast_root: Path
+) -> None:
+    record = _run(tmp_path, tiny_breast_root, "crashing", "budget=smoke")
+
+    assert record.status == "failed"
+    assert record.failed_phase == "fit"
+    assert record.error == "ValueError: boom in fit"
+    log = (Path(record.run_dir) / "run.log").read_text()
+    assert "Traceback" in log and 'raise ValueError("boom in fit")' in log
+    client, run = _mlflow_run(tmp_path, record)
+    assert run.info.status == "FAILED"
+    assert "run.log" in {a.path for a in client.list_artifacts(run.info.run_id)}
+
+
+def test_invalid_submission_is_recorded_with_the_validator_message(
+    tmp_path: Path, tiny_breast_root: Path
+) -> None:
+    record = _run(tmp_path, tiny_breast_root, "wrong-ids", "budget=smoke")
+
+    assert record.status == "invalid_submission"
+    assert "nobody_L" in record.error
+    assert record.score is None
+    _, run = _mlflow_run(tmp_path, record)
+    assert run.data.tags["status"] == "invalid_submission"
+
+
+def test_reports_and_facts_reach_mlflow_and_the_holdout_view_has_no_labels(
+    tmp_path: Path, tiny_breast_root: Path
+) -> None:
+    record = _run(tmp_path, tiny_breast_root, "reporting", "budget=smoke")
+
+    assert record.status == "ok", record.error
+    assert record.extra == {"threshold": 0.25}
+    test_columns = (Path(record.run_dir) / "test_columns.txt").read_text().split(",")
+    train_columns = (Path(record.run_dir) / "labels_seen.txt").read_text().split(",")
+    labels = {"cancer", "biopsy", "invasive", "BIRADS", "difficult_negative_case"}
+    assert labels <= set(train_columns)
+    assert not labels & set(test_columns)
+    client, run = _mlflow_run(tmp_path, record)
+    history = client.get_metric_history(run.info.run_id, "val_pf1")
+    assert [(m.step, round(m.value, 6)) for m in history] == [(0, 0.0), (1, 0.1), (2, 0.2)]
+    assert run.data.metrics["extra.threshold"] == 0.25
+
+
+def test_gpu_budget_without_cuda_is_refused_before_anything_runs(
+    tmp_path: Path, tiny_breast_root: Path
+) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(HarnessError, match="budget kaggle-p100 needs a CUDA GPU"):
+        _run(tmp_path, tiny_breast_root, "constant", "budget=kaggle-p100")
+    assert not (tmp_path / "results" / "runs").exists()
