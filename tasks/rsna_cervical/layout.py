@@ -24,6 +24,7 @@ from pydicom import Dataset
 from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening
 from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
+from tasks.rsna_cervical.volume import read_segmentation, slice_files
 
 VERTEBRAE: tuple[str, ...] = ("C1", "C2", "C3", "C4", "C5", "C6", "C7")
 TARGETS: tuple[str, ...] = (*VERTEBRAE, "patient_overall")
@@ -50,11 +51,6 @@ _REDOWNLOAD_FIX = (
 )
 _MAX_EXAMPLES = 5
 _CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
-
-
-def slice_files(study_dir: Path) -> list[Path]:
-    """A study's ``*.dcm`` files in file-name order (not slice order: see ``volume``)."""
-    return sorted(study_dir.glob("*.dcm"), key=lambda p: (len(p.stem), p.stem))
 
 
 def read_train_csv(root: str | Path) -> pd.DataFrame:
@@ -287,8 +283,6 @@ def _study_problems(root: Path, uid: str, *, open_files: bool, decode: bool) -> 
 
 
 def _segmentation_problems(path: Path, headers: list[Dataset]) -> list[DataProblem]:
-    from tasks.rsna_cervical.volume import read_segmentation
-
     rows, columns = int(headers[0].Rows), int(headers[0].Columns)
     try:
         labels = read_segmentation(path)

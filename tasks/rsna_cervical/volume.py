@@ -25,7 +25,6 @@ from pydicom import Dataset
 from harness.api import DataError
 from harness.kit.imaging.ct import WINDOWS, slice_geometry, slice_order, to_hu, window
 from harness.kit.imaging.dicom import read_dicom, read_header
-from tasks.rsna_cervical.layout import slice_files
 
 NIFTI_AFFINE = np.diag([-1.0, 1.0, 1.0, 1.0])
 """Voxel-to-world (RAS mm) orientation of the Kaggle segmentations' arrays: axis 0 towards the
@@ -43,6 +42,11 @@ class Volume:
     """The slice files, in the same order as ``hu``."""
     positions: np.ndarray
     """Each slice's position along the slice normal (mm), ascending."""
+
+
+def slice_files(study_dir: Path) -> list[Path]:
+    """A study's ``*.dcm`` files in file-name order (not slice order: ``ordered_slice_paths``)."""
+    return sorted(study_dir.glob("*.dcm"), key=lambda p: (len(p.stem), p.stem))
 
 
 def ordered_slice_paths(study_dir: str | Path) -> list[Path]:

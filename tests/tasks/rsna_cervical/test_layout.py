@@ -12,7 +12,8 @@ import pytest
 
 from harness.api import DataError
 from harness.kit.file_checks import Opening
-from tasks.rsna_cervical.layout import COLUMNS, check_layout, read_train_csv, slice_files
+from tasks.rsna_cervical.layout import COLUMNS, check_layout, read_train_csv
+from tasks.rsna_cervical.volume import slice_files
 
 
 @pytest.fixture

@@ -11,13 +11,14 @@ import pydicom
 import pytest
 
 from harness.api import DataError
-from tasks.rsna_cervical.layout import read_train_csv, slice_files
+from tasks.rsna_cervical.layout import read_train_csv
 from tasks.rsna_cervical.volume import (
     bone_window,
     from_nifti_array,
     ordered_slice_paths,
     read_segmentation,
     read_volume,
+    slice_files,
     to_nifti_array,
 )
 
