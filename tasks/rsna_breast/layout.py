@@ -19,6 +19,7 @@ import pandas as pd
 from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.kit.task import Layout
 
 COLUMNS: tuple[str, ...] = (
     "site_id",
@@ -264,3 +265,6 @@ def _open_image(item: tuple[Path, int], *, decode: bool) -> Checked[None]:
         )
         return Checked((problem,))
     return Checked()
+
+
+LAYOUT = Layout(check=check_layout, load=read_train_csv, label_columns=LABEL_COLUMNS)

@@ -10,7 +10,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
+
+from harness.kit.stats import GroupStatistics, group_sums
+from harness.kit.task import Metric
 
 
 def probabilistic_precision_recall(
@@ -95,3 +99,36 @@ def pfbeta_from_sums(sums: np.ndarray, beta: float = 1.0) -> np.ndarray:
         beta_squared = beta * beta
         f = (1 + beta_squared) * precision * recall / (beta_squared * precision + recall)
     return np.where((precision <= 0.0) | (recall <= 0.0), 0.0, f)
+
+
+def patients(answers: pd.DataFrame) -> np.ndarray:
+    """The patient of each breast: bootstrap resamples patients, as the split groups them."""
+    return answers["prediction_id"].astype(str).str.rsplit("_", n=1).str[0].to_numpy()
+
+
+def score(submission: pd.DataFrame, answers: pd.DataFrame) -> float:
+    """pF1 of an aligned submission."""
+    return pfbeta(*_labels_and_predictions(submission, answers))
+
+
+def bootstrap_statistics(submission: pd.DataFrame, answers: pd.DataFrame) -> GroupStatistics:
+    """Per patient, the sums of pF1's ctp, cfp and positives."""
+    terms = pfbeta_row_terms(*_labels_and_predictions(submission, answers))
+    return GroupStatistics(group_sums(patients(answers), terms), pfbeta_from_sums)
+
+
+def _labels_and_predictions(
+    submission: pd.DataFrame, answers: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    return answers["cancer"].to_numpy(), submission["cancer"].to_numpy(dtype=np.float64)
+
+
+METRIC = Metric(
+    name="pF1",
+    greater_is_better=True,
+    id_column="prediction_id",
+    score=score,
+    groups=patients,
+    bootstrap_statistics=bootstrap_statistics,
+    best=1.0,
+)

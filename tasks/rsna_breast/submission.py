@@ -21,6 +21,7 @@ from harness.kit.submissions import (
     require_columns,
     rows,
 )
+from harness.kit.task import Submission
 from tasks.rsna_breast.layout import LATERALITIES, prediction_ids
 
 SUBMISSION_COLUMNS: tuple[str, ...] = ("prediction_id", "cancer")
@@ -115,3 +116,11 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     return pd.DataFrame(
         {"prediction_id": expected.to_numpy(), "cancer": aligned.to_numpy(dtype=np.float64)}
     )
+
+
+SUBMISSION = Submission(
+    columns=SUBMISSION_COLUMNS,
+    answers=answers_from_table,
+    read_answers=read_answers,
+    validate=validate_submission,
+)

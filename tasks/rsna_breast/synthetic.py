@@ -26,6 +26,7 @@ from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV
 
 from harness.api import HarnessError
 from harness.kit.imaging.synth_dicom import write_dicom
+from harness.kit.task import Synthetic
 from tasks.rsna_breast.layout import COLUMNS
 
 BITS_STORED = 12
@@ -350,3 +351,10 @@ def _burn_in_marker(image: np.ndarray, text: str, *, away_from_left: bool) -> No
     baseline_y = (box_h + round(text_h * scale)) // 2
     cv2.putText(label, text, (round(0.07 * box_w), baseline_y), font, scale, 1, 1, cv2.LINE_8)
     image[top : top + box_h, left : left + box_w] = np.where(label > 0, _MARKER_TEXT, _MARKER)
+
+
+SYNTHETIC = Synthetic(
+    config=BreastSynthConfig,
+    generate=synthesize,
+    contract={"n_patients": 12, "height": 48, "width": 40, "prevalence": 0.5},
+)

@@ -24,6 +24,7 @@ from pydicom import Dataset
 from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening
 from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.kit.task import Layout
 from tasks.rsna_cervical.volume import read_segmentation, slice_files
 
 VERTEBRAE: tuple[str, ...] = ("C1", "C2", "C3", "C4", "C5", "C6", "C7")
@@ -341,3 +342,8 @@ def _box_problems(root: Path, uids: set[str]) -> list[DataProblem]:
             )
         )
     return problems
+
+
+LAYOUT = Layout(
+    check=check_layout, load=read_train_csv, label_columns=LABEL_COLUMNS, inputs_column="n_slices"
+)

@@ -15,9 +15,13 @@ costs at most -log(1e-15) ~ 34.5 times its weight instead of infinity.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
+from harness.kit.stats import GroupStatistics, group_sums, ratio_of_sums
+from harness.kit.task import Metric
 from tasks.rsna_cervical.layout import TARGETS
+from tasks.rsna_cervical.submission import split_row_ids
 
 EPSILON = 1e-15
 NEGATIVE_WEIGHT: dict[str, float] = {**{t: 1.0 for t in TARGETS[:-1]}, "patient_overall": 7.0}
@@ -102,3 +106,51 @@ def one_run_per_study(uids: ArrayLike, targets: ArrayLike) -> bool:
     order = np.argsort(ids, kind="stable")
     same_study = ids[order][1:] == ids[order][:-1]
     return bool(np.all(rank[order][1:][same_study] > rank[order][:-1][same_study]))
+
+
+def studies(answers: pd.DataFrame) -> np.ndarray:
+    """The study of each row: the bootstrap resamples studies, as the split groups them."""
+    return split_row_ids(answers["row_id"])[0].to_numpy()
+
+
+def score(submission: pd.DataFrame, answers: pd.DataFrame) -> float:
+    """The host's per-study weighted log loss of an aligned submission."""
+    labels, predictions, uids, targets = _metric_inputs(submission, answers)
+    return weighted_log_loss(labels, predictions, targets, study_occurrences(uids, targets))
+
+
+def bootstrap_statistics(submission: pd.DataFrame, answers: pd.DataFrame) -> GroupStatistics | None:
+    """Per study, its own normalised loss and 1: the host's mean over studies, each copy of
+    a study in a resample counting as one. None where a study's rows are not in target
+    order (see ``one_run_per_study``): the bootstrap then scores the resampled rows."""
+    labels, predictions, uids, targets = _metric_inputs(submission, answers)
+    if not one_run_per_study(uids, targets):
+        return None
+    weights = row_weights(targets, labels)
+    rows = np.stack([weights * row_losses(labels, predictions), weights], axis=1)
+    per_study = ratio_of_sums(group_sums(uids, rows))
+    return GroupStatistics(np.stack([per_study, np.ones_like(per_study)], axis=1), ratio_of_sums)
+
+
+def _metric_inputs(
+    submission: pd.DataFrame, answers: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, predictions, study UIDs and targets of each row of an aligned pair."""
+    uids, targets = split_row_ids(answers["row_id"].astype(str))
+    return (
+        answers["fractured"].to_numpy(),
+        submission["fractured"].to_numpy(dtype=np.float64),
+        uids.to_numpy(),
+        targets.to_numpy(),
+    )
+
+
+METRIC = Metric(
+    name="weighted log loss",
+    greater_is_better=False,
+    id_column="row_id",
+    score=score,
+    groups=studies,
+    bootstrap_statistics=bootstrap_statistics,
+    best=0.0,
+)

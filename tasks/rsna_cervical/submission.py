@@ -21,6 +21,7 @@ from harness.kit.submissions import (
     require_columns,
     rows,
 )
+from harness.kit.task import Submission
 from tasks.rsna_cervical.layout import TARGETS
 
 SUBMISSION_COLUMNS: tuple[str, ...] = ("row_id", "fractured")
@@ -154,3 +155,12 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     return pd.DataFrame(
         {"row_id": expected.to_numpy(), "fractured": aligned.to_numpy(dtype=np.float64)}
     )
+
+
+SUBMISSION = Submission(
+    columns=SUBMISSION_COLUMNS,
+    answers=answers_from_table,
+    read_answers=read_answers,
+    validate=validate_submission,
+    solution_file=solution_file,
+)

@@ -35,6 +35,7 @@ from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV
 from harness.api import HarnessError
 from harness.kit.imaging.ct import AXIAL
 from harness.kit.imaging.synth_dicom import CT_IMAGE, write_dicom
+from harness.kit.task import Synthetic
 from tasks.rsna_cervical.layout import (
     BOX_COLUMNS,
     BOXES_CSV,
@@ -432,3 +433,16 @@ def _write_segmentation(
     affine[:3, 3] = [-origin[0], -last_row_y, origin[2]]
     path.parent.mkdir(parents=True, exist_ok=True)
     nib.save(nib.Nifti1Image(to_nifti_array(labels), affine), str(path))
+
+
+SYNTHETIC = Synthetic(
+    config=CervicalSynthConfig,
+    generate=synthesize,
+    contract={
+        "n_studies": 10,
+        "size": 32,
+        "min_slices": 24,
+        "max_slices": 28,
+        "segmentation_fraction": 0.6,
+    },
+)

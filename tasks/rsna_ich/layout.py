@@ -27,6 +27,7 @@ from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.kit.imaging.ct import slice_geometry, to_hu
 from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.kit.task import Layout
 
 SUBTYPES: tuple[str, ...] = (
     "epidural",
@@ -407,3 +408,6 @@ def _open_slice(path: Path, *, decode: bool) -> Checked[None]:
         problem = DataProblem(str(path), f"no HU values ({err})", "check RescaleSlope/Intercept")
         return Checked((problem,))
     return Checked()
+
+
+LAYOUT = Layout(check=check_layout, load=read_train_table, label_columns=SUBTYPES)

@@ -17,7 +17,12 @@ Lower is better.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
+
+from harness.kit.stats import GroupStatistics, mean_of_rows
+from harness.kit.task import Metric
+from tasks.rsna_ich.submission import GROUP_COLUMN
 
 EPSILON = 1e-15
 SUBTYPE_WEIGHTS: dict[str, float] = {
@@ -73,3 +78,45 @@ def row_weights(subtypes: ArrayLike) -> np.ndarray:
     if unknown:
         raise ValueError(f"unknown subtype(s) {unknown}; known: {', '.join(SUBTYPE_WEIGHTS)}")
     return np.array([SUBTYPE_WEIGHTS[str(s)] for s in names], dtype=np.float64)
+
+
+def studies(answers: pd.DataFrame) -> np.ndarray:
+    """The study of each row: the bootstrap resamples whole studies (their slices are
+    correlated), falling back to the image where the answers name no study."""
+    if GROUP_COLUMN in answers.columns:
+        return answers[GROUP_COLUMN].astype(str).to_numpy()
+    return answers["ID"].astype(str).str.rsplit("_", n=1).str[0].to_numpy()
+
+
+def score(submission: pd.DataFrame, answers: pd.DataFrame) -> float:
+    """The weighted log loss of an aligned submission."""
+    return weighted_log_loss(*_metric_inputs(submission, answers))
+
+
+def bootstrap_statistics(submission: pd.DataFrame, answers: pd.DataFrame) -> GroupStatistics:
+    """Per study, the sums of its rows' weighted losses and of their weights."""
+    weighted, weights = weighted_row_losses(*_metric_inputs(submission, answers))
+    return mean_of_rows(studies(answers), weighted, weights)
+
+
+def _metric_inputs(
+    submission: pd.DataFrame, answers: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, predictions and weights of each row of an aligned pair."""
+    subtypes = answers["ID"].astype(str).str.rsplit("_", n=1).str[1]
+    return (
+        answers["Label"].to_numpy(),
+        submission["Label"].to_numpy(dtype=np.float64),
+        row_weights(subtypes.to_numpy()),
+    )
+
+
+METRIC = Metric(
+    name="weighted log loss",
+    greater_is_better=False,
+    id_column="ID",
+    score=score,
+    groups=studies,
+    bootstrap_statistics=bootstrap_statistics,
+    best=0.0,
+)

@@ -20,6 +20,7 @@ from harness.kit.submissions import (
     raise_problems,
     require_columns,
 )
+from harness.kit.task import Submission
 from tasks.rsna_ich.layout import ID_PATTERN, SUBTYPES, deduplicate_labels, label_id
 
 SUBMISSION_COLUMNS: tuple[str, ...] = ("ID", "Label")
@@ -127,3 +128,11 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     raise_problems(problems + value_problems)
     aligned = pd.Series(values.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
     return pd.DataFrame({"ID": expected.to_numpy(), "Label": aligned.to_numpy(dtype=np.float64)})
+
+
+SUBMISSION = Submission(
+    columns=SUBMISSION_COLUMNS,
+    answers=answers_from_table,
+    read_answers=read_answers,
+    validate=validate_submission,
+)

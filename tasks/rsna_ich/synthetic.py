@@ -40,6 +40,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from harness.api import HarnessError
 from harness.kit.imaging.synth_dicom import CT_IMAGE, write_dicom
+from harness.kit.task import Synthetic
 from tasks.rsna_ich.layout import IMAGE_DIR, LABEL_CSV, SUBTYPES, image_path, label_id
 
 HEMORRHAGES: tuple[str, ...] = SUBTYPES[:-1]
@@ -412,3 +413,10 @@ def _write_csv(path: Path, table: pd.DataFrame, rng: np.random.Generator, duplic
         record = table.iloc[position]
         rows.extend((label_id(str(record["image_id"]), s), int(record[s])) for s in SUBTYPES)
     pd.DataFrame(rows, columns=["ID", "Label"]).to_csv(path, index=False)
+
+
+SYNTHETIC = Synthetic(
+    config=IchSynthConfig,
+    generate=synthesize,
+    contract={"n_patients": 10, "slices_per_study": 5, "size": 32, "bleeding_fraction": 0.8},
+)

@@ -27,6 +27,7 @@ from PIL import Image
 from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.kit.segmentation.rle import absolute_runs
+from harness.kit.task import Layout
 
 TRAIN_CSV = "train.csv"
 IMAGE_DIR = "train_images"
@@ -327,3 +328,6 @@ def _rows_without_file(
 
 def _sizes(infos: dict[str, ImageInfo]) -> dict[str, tuple[int, int]]:
     return {image_id: (i.height, i.width) for image_id, i in infos.items()}
+
+
+LAYOUT = Layout(check=check_layout, load=read_train_table, label_columns=LABEL_COLUMNS)

@@ -22,6 +22,7 @@ from harness.kit.submissions import (
     require_columns,
     rle_problems,
 )
+from harness.kit.task import Submission
 from tasks.severstal_steel.layout import (
     CLASS_IDS,
     IMAGE_DIR,
@@ -45,6 +46,11 @@ def pair_id(image_id: str, class_id: int) -> str:
 def image_ids(pair_ids: pd.Series) -> pd.Series:
     """The ImageId part of ``ImageId_ClassId`` values."""
     return pair_ids.astype(str).str.rsplit("_", n=1).str[0]
+
+
+def images(answers: pd.DataFrame) -> np.ndarray:
+    """The image of each (image, class) row: the bootstrap resamples whole images."""
+    return image_ids(answers[ID_COLUMN]).to_numpy()
 
 
 def answers_from_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -161,3 +167,11 @@ def _as_text(value: object) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     return str(value).strip()
+
+
+SUBMISSION = Submission(
+    columns=SUBMISSION_COLUMNS,
+    answers=answers_from_table,
+    read_answers=read_answers,
+    validate=validate_submission,
+)

@@ -32,6 +32,7 @@ import pandas as pd
 
 from harness.api import HarnessError
 from harness.kit.segmentation.rle import encode_absolute
+from harness.kit.task import Synthetic
 from tasks.severstal_steel.layout import CLASS_IDS, CSV_COLUMNS, IMAGE_DIR, TRAIN_CSV
 
 
@@ -257,3 +258,10 @@ def _patch(rng: np.random.Generator, image: np.ndarray, strip: _Strip) -> np.nda
 
 
 _DRAWERS: dict[int, Drawer] = {1: _pits, 2: _crack, 3: _scratches, 4: _patch}
+
+
+SYNTHETIC = Synthetic(
+    config=SteelSynthConfig,
+    generate=synthesize,
+    contract={"n_images": 30, "height": 32, "width": 200, "defect_fraction": 0.6},
+)

@@ -33,6 +33,7 @@ from harness.kit.segmentation.rle import (
     encode_relative,
     relative_runs,
 )
+from harness.kit.task import Layout
 
 log = logging.getLogger(__name__)
 
@@ -316,3 +317,6 @@ def _open_image(item: tuple[str, Path], *, decode: bool) -> Checked[ImageHeader]
 
 def _shapes(headers: dict[str, ImageHeader]) -> dict[str, tuple[int, int]]:
     return {image_id: (h.height, h.width) for image_id, h in headers.items()}
+
+
+LAYOUT = Layout(check=check_layout, load=read_train_table, label_columns=LABEL_COLUMNS)

@@ -22,6 +22,7 @@ from harness.kit.submissions import (
     require_columns,
     rle_problems,
 )
+from harness.kit.task import Submission
 from tasks.siim_pneumothorax.layout import IMAGE_DIR, IMAGE_SIZE, TRAIN_CSV, read_train_table
 
 SUBMISSION_COLUMNS: tuple[str, ...] = ("ImageId", "EncodedPixels")
@@ -33,6 +34,11 @@ def answers_from_table(table: pd.DataFrame) -> pd.DataFrame:
     """The answers of a labelled table (one row per image), sorted by ImageId."""
     answers = table.loc[:, list(ANSWER_COLUMNS)].sort_values("ImageId", kind="stable")
     return answers.astype({"ImageId": str, "EncodedPixels": str}).reset_index(drop=True)
+
+
+def images(answers: pd.DataFrame) -> np.ndarray:
+    """The image of each answers row: each image is its own bootstrap unit."""
+    return answers["ImageId"].astype(str).to_numpy()
 
 
 def read_answers(path: str | Path) -> pd.DataFrame:
@@ -116,3 +122,11 @@ def _as_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+SUBMISSION = Submission(
+    columns=SUBMISSION_COLUMNS,
+    answers=answers_from_table,
+    read_answers=read_answers,
+    validate=validate_submission,
+)

@@ -28,6 +28,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from harness.api import HarnessError
 from harness.kit.imaging.synth_dicom import COMPUTED_RADIOGRAPHY, write_dicom
 from harness.kit.segmentation.rle import EMPTY_RELATIVE, encode_relative
+from harness.kit.task import Synthetic
 from tasks.siim_pneumothorax.layout import IMAGE_DIR, TRAIN_CSV
 
 _UID_ROOT = "1.2.276.0.7230010.3.1."
@@ -229,3 +230,10 @@ def _ellipse_mask(
 
 def _fill_ellipse(image: np.ndarray, center: np.ndarray, axes: np.ndarray, value: float) -> None:
     image[_ellipse_mask(image.shape, (center[0], center[1]), (axes[0], axes[1]))] = value
+
+
+SYNTHETIC = Synthetic(
+    config=PneumothoraxSynthConfig,
+    generate=synthesize,
+    contract={"n_images": 24, "height": 64, "width": 64, "prevalence": 0.4},
+)

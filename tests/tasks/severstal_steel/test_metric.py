@@ -1,12 +1,17 @@
-"""Mean Dice over (image, class) pairs, hand-computed, with the empty/empty convention."""
+"""Mean Dice over (image, class) pairs (absolute RLE), hand-computed, empty/empty scoring 1."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
-from tasks.severstal_steel.metric import mean_dice, pair_dice
+from harness.kit.segmentation.metric import mask_dice, mean_dice
+from harness.kit.segmentation.rle import absolute_runs
 
 SHAPE = (4, 3)
+pair_dice = partial(mask_dice, runs=absolute_runs)
+mean_pair_dice = partial(mean_dice, runs=absolute_runs, masks="(image, class) pairs")
 
 
 def test_edge_cases() -> None:
@@ -26,13 +31,13 @@ def test_hand_computed_mean_over_image_class_pairs() -> None:
     predictions = ["", "3 4", "1 2", "1 3"]
     truths = ["", "5 3 10 1", "", "2 2"]
     expected = (1 + 0.5 + 0 + 0.8) / 4
-    assert mean_dice(predictions, truths, [SHAPE] * 4) == pytest.approx(expected)
+    assert mean_pair_dice(predictions, truths, [SHAPE] * 4) == pytest.approx(expected)
 
 
 def test_malformed_rle_and_unpaired_inputs_raise() -> None:
     with pytest.raises(ValueError, match="1-based"):
         pair_dice("0 2", "", *SHAPE)
     with pytest.raises(ValueError, match="pair up"):
-        mean_dice([""], ["", ""], [SHAPE])
-    with pytest.raises(ValueError, match="no"):
-        mean_dice([], [], [])
+        mean_pair_dice([""], ["", ""], [SHAPE])
+    with pytest.raises(ValueError, match="no \\(image, class\\) pairs"):
+        mean_pair_dice([], [], [])
