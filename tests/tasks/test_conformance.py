@@ -1,0 +1,15 @@
+"""Every registered task, built-in or installed, meets the task contract (one line a task)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.engine.registry import load_task, task_names
+from harness.task_conformance import assert_task_conforms
+
+
+@pytest.mark.parametrize("name", task_names())
+def test_task_conforms(name: str, tmp_path: Path) -> None:
+    assert_task_conforms(load_task(name), tmp_path)
