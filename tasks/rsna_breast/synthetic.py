@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV1, generate_uid
 
-from harness.api import HarnessError
 from harness.kit.imaging.synth_dicom import write_dicom
+from harness.kit.synthetic import OptionCheck, smooth_noise
 from harness.kit.task import Synthetic
 from tasks.rsna_breast.layout import COLUMNS
 
@@ -44,10 +44,6 @@ _MARKER = 3700.0
 _MARKER_TEXT = 300.0
 _WINDOW = (2100.0, 3000.0)
 """(center, width) covering fat to dense tissue: the lesion saturates, the background is 0."""
-
-
-class InvalidSynthConfig(HarnessError, ValueError):
-    """A BreastSynthConfig value out of range (e.g. from a ``data.synth.*`` override)."""
 
 
 @dataclass
@@ -104,30 +100,27 @@ def synthesize(root: str | Path, config: BreastSynthConfig, seed: int) -> pd.Dat
 
 
 def _validate(config: BreastSynthConfig) -> None:
-    problems = []
-    if config.n_patients < 1:
-        problems.append(f"n_patients must be >= 1, got {config.n_patients}")
-    if min(config.height, config.width) < 32:
-        problems.append(f"height and width must be >= 32, got {config.height}x{config.width}")
-    for name in (
+    check = OptionCheck(config)
+    check.at_least("n_patients", 1)
+    check.require(
+        min(config.height, config.width) >= 32,
+        f"height and width must be >= 32, got {config.height}x{config.width}",
+    )
+    check.fractions(
         "prevalence",
         "jpeg2000_fraction",
         "jpeg_lossless_fraction",
         "monochrome1_fraction",
         "sigmoid_fraction",
         "multi_window_fraction",
-    ):
-        if not 0.0 <= getattr(config, name) <= 1.0:
-            problems.append(f"{name} must be in [0, 1], got {getattr(config, name)}")
-    if config.jpeg2000_fraction + config.jpeg_lossless_fraction > 1.0:
-        problems.append("jpeg2000_fraction + jpeg_lossless_fraction must be <= 1")
-    if not 1 <= config.n_sites <= config.n_machines:
-        problems.append(
-            f"need 1 <= n_sites <= n_machines, got {config.n_sites} sites and "
-            f"{config.n_machines} machines"
-        )
-    if problems:
-        raise InvalidSynthConfig("invalid BreastSynthConfig: " + "; ".join(problems))
+    )
+    check.shares("jpeg2000_fraction", "jpeg_lossless_fraction")
+    check.require(
+        1 <= config.n_sites <= config.n_machines,
+        f"need 1 <= n_sites <= n_machines, got {config.n_sites} sites and "
+        f"{config.n_machines} machines",
+    )
+    check.raise_problems()
 
 
 def _machine_ids(n_machines: int) -> list[int]:
@@ -260,13 +253,6 @@ def _write_image(
     )
 
 
-def _smooth_noise(rng: np.random.Generator, height: int, width: int, cell: int) -> np.ndarray:
-    """Zero-mean, unit-std noise smooth over ``cell`` pixels (coarse grid, cubic upsampling)."""
-    coarse = rng.standard_normal((height // cell + 3, width // cell + 3)).astype(np.float32)
-    field = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
-    return (field - field.mean()) / (field.std() + 1e-6)
-
-
 def _render(
     rng: np.random.Generator,
     height: int,
@@ -291,13 +277,13 @@ def _render(
     center_y = 0.5 + rng.uniform(-0.05, 0.05)
     semi_x, semi_y = rng.uniform(0.55, 0.72), rng.uniform(0.36, 0.44)
     radius2 = (x / semi_x) ** 2 + ((y - center_y) / semi_y) ** 2
-    radius2 *= 1.0 + 0.04 * _smooth_noise(rng, height, width, max(4, height // 4))
+    radius2 *= 1.0 + 0.04 * smooth_noise(rng, (height, width), max(4, height // 4))
     thickness = np.sqrt(np.clip(1.0 - radius2, 0.0, 1.0))
     inside = radius2 < 1.0
 
     amplitude = (200.0, 350.0, 500.0, 650.0)[density_level]
-    texture = 0.65 * _smooth_noise(rng, height, width, texture_cell)
-    texture += 0.35 * _smooth_noise(rng, height, width, max(2, texture_cell // 3))
+    texture = 0.65 * smooth_noise(rng, (height, width), texture_cell)
+    texture += 0.35 * smooth_noise(rng, (height, width), max(2, texture_cell // 3))
     tissue = _FAT + 900.0 * np.sqrt(thickness) + amplitude * texture * thickness
     if view == "MLO":  # pectoral muscle: a bright triangle in the upper chest-wall corner
         reach_x, reach_y = rng.uniform(0.15, 0.3), rng.uniform(0.3, 0.5)

@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV1, generate_uid
 
-from harness.api import HarnessError
 from harness.kit.imaging.ct import AXIAL
 from harness.kit.imaging.synth_dicom import CT_IMAGE, write_dicom
+from harness.kit.synthetic import OptionCheck
 from harness.kit.task import Synthetic
 from tasks.rsna_cervical.layout import (
     BOX_COLUMNS,
@@ -67,10 +67,6 @@ _DISC_HEIGHT = 0.3
 _SKULL_HEIGHT = 1.2
 _FRACTURE_WEIGHTS = np.asarray([0.12, 0.2, 0.08, 0.08, 0.12, 0.2, 0.2])
 """Which of C1..C7 breaks, roughly as often as in the real data (C2, C6 and C7 most)."""
-
-
-class InvalidSynthConfig(HarnessError, ValueError):
-    """A CervicalSynthConfig value out of range (e.g. from a ``data.synth.*`` override)."""
 
 
 @dataclass
@@ -135,30 +131,24 @@ def synthesize(root: str | Path, config: CervicalSynthConfig, seed: int) -> pd.D
 
 
 def _validate(config: CervicalSynthConfig) -> None:
-    problems = []
-    if config.n_studies < 1:
-        problems.append(f"n_studies must be >= 1, got {config.n_studies}")
-    if config.size < 32:
-        problems.append(f"size must be >= 32 (JPEG 2000 needs it), got {config.size}")
-    if not 24 <= config.min_slices <= config.max_slices:
-        problems.append(
-            f"need 24 <= min_slices <= max_slices (every vertebra needs slices), got "
-            f"{config.min_slices} and {config.max_slices}"
-        )
-    for name in (
+    check = OptionCheck(config)
+    check.at_least("n_studies", 1)
+    check.at_least("size", 32, " (JPEG 2000 needs it)")
+    check.require(
+        24 <= config.min_slices <= config.max_slices,
+        f"need 24 <= min_slices <= max_slices (every vertebra needs slices), got "
+        f"{config.min_slices} and {config.max_slices}",
+    )
+    check.fractions(
         "prevalence",
         "segmentation_fraction",
         "box_fraction",
         "jpeg2000_fraction",
         "jpeg_lossless_fraction",
         "reversed_numbering_fraction",
-    ):
-        if not 0.0 <= getattr(config, name) <= 1.0:
-            problems.append(f"{name} must be in [0, 1], got {getattr(config, name)}")
-    if config.jpeg2000_fraction + config.jpeg_lossless_fraction > 1.0:
-        problems.append("jpeg2000_fraction + jpeg_lossless_fraction must be <= 1")
-    if problems:
-        raise InvalidSynthConfig("invalid CervicalSynthConfig: " + "; ".join(problems))
+    )
+    check.shares("jpeg2000_fraction", "jpeg_lossless_fraction")
+    check.raise_problems()
 
 
 def _draw_studies(rng: np.random.Generator, config: CervicalSynthConfig) -> list[_Study]:

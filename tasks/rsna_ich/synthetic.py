@@ -33,13 +33,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from harness.api import HarnessError
 from harness.kit.imaging.synth_dicom import CT_IMAGE, write_dicom
+from harness.kit.synthetic import OptionCheck, smooth_noise
 from harness.kit.task import Synthetic
 from tasks.rsna_ich.layout import IMAGE_DIR, LABEL_CSV, SUBTYPES, image_path, label_id
 
@@ -51,10 +50,6 @@ _PIXEL_SPACING_MM = 0.45 * 512
 """Field of view (mm) covered by the image side, whatever ``size``."""
 _AIR, _BONE, _BRAIN, _CSF = -1000.0, 1000.0, 32.0, 6.0
 _ENCODINGS = ("signed", "signed12", "quirk")
-
-
-class InvalidSynthConfig(HarnessError, ValueError):
-    """An IchSynthConfig value out of range (e.g. from a ``data.synth.*`` override)."""
 
 
 @dataclass
@@ -109,29 +104,21 @@ def synthesize(root: str | Path, config: IchSynthConfig, seed: int) -> pd.DataFr
 
 
 def _validate(config: IchSynthConfig) -> None:
-    problems = []
-    if config.n_patients < 2:
-        problems.append(f"n_patients must be >= 2 (one per split side), got {config.n_patients}")
-    if config.slices_per_study < 3:
-        problems.append(f"slices_per_study must be >= 3, got {config.slices_per_study}")
-    if config.size < 32:
-        problems.append(f"size must be >= 32, got {config.size}")
-    if config.duplicate_images < 0:
-        problems.append(f"duplicate_images must be >= 0, got {config.duplicate_images}")
-    for name in (
+    check = OptionCheck(config)
+    check.at_least("n_patients", 2, " (one per split side)")
+    check.at_least("slices_per_study", 3)
+    check.at_least("size", 32)
+    check.at_least("duplicate_images", 0)
+    check.fractions(
         "followup_fraction",
         "bleeding_fraction",
         "quirk_fraction",
         "signed12_fraction",
         "tilt_fraction",
         "reversed_numbering_fraction",
-    ):
-        if not 0.0 <= getattr(config, name) <= 1.0:
-            problems.append(f"{name} must be in [0, 1], got {getattr(config, name)}")
-    if config.quirk_fraction + config.signed12_fraction > 1.0:
-        problems.append("quirk_fraction + signed12_fraction must be <= 1")
-    if problems:
-        raise InvalidSynthConfig("invalid IchSynthConfig: " + "; ".join(problems))
+    )
+    check.shares("quirk_fraction", "signed12_fraction")
+    check.raise_problems()
 
 
 def _unique_hex(rng: np.random.Generator, n: int) -> list[str]:
@@ -211,7 +198,7 @@ def _write_study(
     study_uid = generate_uid(entropy_srcs=["rsna-ich", "study", str(study), patient_id])
     series_uid = generate_uid(entropy_srcs=["rsna-ich", "series", str(study), patient_id])
     shift = rng.uniform(-0.05, 0.05, size=2)
-    texture = _smooth_noise(rng, config.size, max(3, config.size // 8))
+    texture = smooth_noise(rng, (config.size, config.size), max(3, config.size // 8))
 
     rows = []
     for index, level in enumerate(levels):
@@ -257,13 +244,6 @@ def _write_study(
             }
         )
     return rows
-
-
-def _smooth_noise(rng: np.random.Generator, size: int, cell: int) -> np.ndarray:
-    """Zero-mean, unit-std noise smooth over ``cell`` pixels (coarse grid, cubic upsampling)."""
-    coarse = rng.standard_normal((size // cell + 3, size // cell + 3)).astype(np.float32)
-    field = cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC)
-    return (field - field.mean()) / (field.std() + 1e-6)
 
 
 def _render_slice(

@@ -30,14 +30,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from harness.api import HarnessError
 from harness.kit.segmentation.rle import encode_absolute
+from harness.kit.synthetic import OptionCheck
 from harness.kit.task import Synthetic
 from tasks.severstal_steel.layout import CLASS_IDS, CSV_COLUMNS, IMAGE_DIR, TRAIN_CSV
-
-
-class InvalidSynthConfig(HarnessError, ValueError):
-    """A SteelSynthConfig value out of range (e.g. from a ``data.synth.*`` override)."""
 
 
 @dataclass
@@ -101,24 +97,24 @@ def synthesize(root: str | Path, config: SteelSynthConfig, seed: int) -> pd.Data
 
 
 def _validate(config: SteelSynthConfig) -> None:
-    problems = []
-    if config.n_images < 2:
-        problems.append(f"n_images must be >= 2, got {config.n_images}")
-    if config.height < 32 or config.width < 64:
-        problems.append(f"height must be >= 32 and width >= 64, got {config.height}x{config.width}")
-    for name in ("defect_fraction", "second_class_fraction", "dark_margin_fraction"):
-        if not 0.0 <= getattr(config, name) <= 1.0:
-            problems.append(f"{name} must be in [0, 1], got {getattr(config, name)}")
+    check = OptionCheck(config)
+    check.at_least("n_images", 2)
+    check.require(
+        config.height >= 32 and config.width >= 64,
+        f"height must be >= 32 and width >= 64, got {config.height}x{config.width}",
+    )
+    check.fractions("defect_fraction", "second_class_fraction", "dark_margin_fraction")
     weights = list(config.class_weights)
-    if len(weights) != len(CLASS_IDS) or min(weights) < 0 or sum(weights) <= 0:
-        problems.append(
-            f"class_weights must be {len(CLASS_IDS)} non-negative numbers with a positive sum, "
-            f"got {weights}"
-        )
-    if not 1 <= config.jpeg_quality <= 100:
-        problems.append(f"jpeg_quality must be in 1..100, got {config.jpeg_quality}")
-    if problems:
-        raise InvalidSynthConfig("invalid SteelSynthConfig: " + "; ".join(problems))
+    check.require(
+        len(weights) == len(CLASS_IDS) and min(weights) >= 0 and sum(weights) > 0,
+        f"class_weights must be {len(CLASS_IDS)} non-negative numbers with a positive sum, "
+        f"got {weights}",
+    )
+    check.require(
+        1 <= config.jpeg_quality <= 100,
+        f"jpeg_quality must be in 1..100, got {config.jpeg_quality}",
+    )
+    check.raise_problems()
 
 
 def _image_ids(rng: np.random.Generator, n: int) -> list[str]:
@@ -170,14 +166,14 @@ def _render(
 
 def _steel(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """Float32 background: grey level, horizontal grain, vertical lighting bands."""
-    grain = _smooth_noise(rng, (height, width), max(2.0, width / 60), 0.7)
+    grain = _blurred_noise(rng, (height, width), max(2.0, width / 60), 0.7)
     coarse = rng.standard_normal((1, max(4, width // 40))).astype(np.float32)
     bands = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
     level = rng.uniform(95, 135)
     return (level + 5.0 * grain + 10.0 * bands).astype(np.float32)
 
 
-def _smooth_noise(
+def _blurred_noise(
     rng: np.random.Generator, shape: tuple[int, int], sigma_x: float, sigma_y: float
 ) -> np.ndarray:
     """Gaussian noise blurred by (sigma_x, sigma_y) pixels, scaled to unit standard deviation."""
@@ -248,11 +244,11 @@ def _patch(rng: np.random.Generator, image: np.ndarray, strip: _Strip) -> np.nda
     center_y = rng.uniform(0.3, 0.7) * height
     rows, columns = np.ogrid[:height, :width]
     radius2 = ((columns - center_x) / semi_x) ** 2 + ((rows - center_y) / semi_y) ** 2
-    ragged = _smooth_noise(rng, (height, width), 3.0, 3.0)
+    ragged = _blurred_noise(rng, (height, width), 3.0, 3.0)
     blob = radius2 * np.clip(1.0 + 0.3 * ragged, 0.5, None) < 1.0
     blob[:, : strip.left] = False
     blob[:, strip.right :] = False
-    rough = _smooth_noise(rng, (height, width), 1.0, 1.0)
+    rough = _blurred_noise(rng, (height, width), 1.0, 1.0)
     image[blob] = 0.55 * image[blob] + 18.0 * rough[blob]
     return blob.astype(np.uint8)
 

@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from harness.api import HarnessError
 from harness.kit.imaging.synth_dicom import COMPUTED_RADIOGRAPHY, write_dicom
 from harness.kit.segmentation.rle import EMPTY_RELATIVE, encode_relative
+from harness.kit.synthetic import OptionCheck
 from harness.kit.task import Synthetic
 from tasks.siim_pneumothorax.layout import IMAGE_DIR, TRAIN_CSV
 
@@ -35,10 +35,6 @@ _UID_ROOT = "1.2.276.0.7230010.3.1."
 """The UID root of the competition's files (study .2., series .3., instance .4.)."""
 _MIN_REGION_PIXELS = 0.0015
 """Smallest crescent kept, as a fraction of the image (smaller draws are redrawn thicker)."""
-
-
-class InvalidSynthConfig(HarnessError, ValueError):
-    """A PneumothoraxSynthConfig value out of range (e.g. from a ``data.synth.*`` override)."""
 
 
 @dataclass
@@ -118,16 +114,14 @@ def synthesize(root: str | Path, config: PneumothoraxSynthConfig, seed: int) -> 
 
 
 def _validate(config: PneumothoraxSynthConfig) -> None:
-    problems = []
-    if config.n_images < 2:
-        problems.append(f"n_images must be >= 2, got {config.n_images}")
-    if min(config.height, config.width) < 32:
-        problems.append(f"height and width must be >= 32, got {config.height}x{config.width}")
-    for name in ("prevalence", "two_region_fraction", "repeat_patient_fraction"):
-        if not 0.0 <= getattr(config, name) <= 1.0:
-            problems.append(f"{name} must be in [0, 1], got {getattr(config, name)}")
-    if problems:
-        raise InvalidSynthConfig("invalid PneumothoraxSynthConfig: " + "; ".join(problems))
+    check = OptionCheck(config)
+    check.at_least("n_images", 2)
+    check.require(
+        min(config.height, config.width) >= 32,
+        f"height and width must be >= 32, got {config.height}x{config.width}",
+    )
+    check.fractions("prevalence", "two_region_fraction", "repeat_patient_fraction")
+    check.raise_problems()
 
 
 def _patients(rng: np.random.Generator, config: PneumothoraxSynthConfig) -> list[str]:

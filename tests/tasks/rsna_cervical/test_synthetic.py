@@ -11,8 +11,9 @@ import pytest
 
 from harness.engine.datasets import synth_config
 from harness.engine.registry import load_task
+from harness.kit.synthetic import InvalidSynthConfig
 from tasks.rsna_cervical.layout import VERTEBRAE, read_train_csv
-from tasks.rsna_cervical.synthetic import CervicalSynthConfig, InvalidSynthConfig, synthesize
+from tasks.rsna_cervical.synthetic import CervicalSynthConfig, synthesize
 from tasks.rsna_cervical.volume import read_segmentation, read_volume
 
 

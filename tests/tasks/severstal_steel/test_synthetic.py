@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from harness.kit.segmentation.rle import decode_absolute
-from tasks.severstal_steel.synthetic import InvalidSynthConfig, SteelSynthConfig, synthesize
+from harness.kit.synthetic import InvalidSynthConfig
+from tasks.severstal_steel.synthetic import SteelSynthConfig, synthesize
 
 
 def test_same_seed_same_files(tmp_path: Path) -> None:
