@@ -16,9 +16,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.api import DataError, DataProblem
+from harness.api import DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.kit.layout import (
+    check_prelude,
+    find_files,
+    mismatch_error,
+    read_label_csv,
+    require_root,
+)
 from harness.kit.task import Layout
 
 COLUMNS: tuple[str, ...] = (
@@ -61,7 +68,6 @@ _REDOWNLOAD_FIX = (
     "pylibjpeg-openjpeg and pylibjpeg-libjpeg are installed"
 )
 _MAX_EXAMPLES = 5
-_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
 
 def prediction_ids(table: pd.DataFrame) -> pd.Series:
@@ -76,24 +82,13 @@ def read_train_csv(root: str | Path) -> pd.DataFrame:
     ``check_layout`` does that. Raises DataError naming the file, the problem and the fix.
     Columns beyond Kaggle's 14 are dropped so that no unexpected column reaches a solution.
     """
-    root = Path(root).expanduser().resolve()
-    if not root.is_dir():
-        raise DataError(f"data root {root} is not a folder; {_DOWNLOAD_FIX}")
+    root = require_root(root, _DOWNLOAD_FIX)
     csv_path = root / TRAIN_CSV
-    if not csv_path.is_file():
-        raise DataError(f"{csv_path} not found; {_DOWNLOAD_FIX}")
-    try:
-        frame = pd.read_csv(csv_path)
-    except _CSV_ERRORS as err:
-        raise DataError(f"{csv_path} is not a readable CSV file ({err}); {_DOWNLOAD_FIX}") from err
+    frame = read_label_csv(csv_path, _DOWNLOAD_FIX)
     problems = _table_problems(frame, csv_path)
     if problems:
-        listed = "\n  ".join(f"{p.problem} ({p.fix})" for p in problems[:10])
-        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
-        raise DataError(
-            f"{csv_path} does not match the Kaggle layout:\n  {listed}{more}\n"
-            f"(run `harness data check task=rsna-breast root={root}` for a full report)"
-        )
+        listed = [f"{p.problem} ({p.fix})" for p in problems]
+        raise mismatch_error(csv_path, listed, "rsna-breast", root)
     table = frame.loc[:, list(COLUMNS)].copy()
     for column in ("patient_id", "image_id", "cancer"):
         table[column] = pd.to_numeric(table[column]).astype("int64")
@@ -117,27 +112,18 @@ def check_layout(
     decoded too, which also catches missing JPEG 2000 / JPEG lossless decoders, at the cost of
     time.
     """
-    root = Path(root).expanduser().resolve()
-    if not root.is_dir():
-        return [
-            DataProblem(str(root), "data root does not exist or is not a folder", _DOWNLOAD_FIX)
-        ]
-    csv_path = root / TRAIN_CSV
-    image_dir = root / IMAGE_DIR
-    problems: list[DataProblem] = []
-    if not image_dir.is_dir():
-        problems.append(DataProblem(str(image_dir), "image folder not found", _DOWNLOAD_FIX))
-    if not csv_path.is_file():
-        problems.append(DataProblem(str(csv_path), "file not found", _DOWNLOAD_FIX))
+    prelude = check_prelude(
+        root,
+        csv_name=TRAIN_CSV,
+        image_dir=IMAGE_DIR,
+        fix=_DOWNLOAD_FIX,
+        read=partial(read_label_csv, fix=_DOWNLOAD_FIX),
+    )
+    frame, problems = prelude.frame, prelude.problems
+    if frame is None:
         return problems
-    try:
-        frame = pd.read_csv(csv_path)
-    except _CSV_ERRORS as err:
-        return [
-            *problems,
-            DataProblem(str(csv_path), f"not a readable CSV file: {err}", _DOWNLOAD_FIX),
-        ]
-    problems.extend(_table_problems(frame, csv_path))
+    image_dir = prelude.root / IMAGE_DIR
+    problems.extend(_table_problems(frame, prelude.root / TRAIN_CSV))
     if image_dir.is_dir() and {"patient_id", "image_id"} <= set(frame.columns):
         problems.extend(_image_problems(frame, image_dir, decode=decode, opening=opening))
     return problems
@@ -231,22 +217,20 @@ def _image_problems(
     """Missing files for every row with valid ids, then unreadable DICOMs among those opened."""
     valid = ~(_not_integer(frame["patient_id"]) | _not_integer(frame["image_id"]))
     ids = frame.loc[valid, ["patient_id", "image_id"]].astype("int64")
-    problems: list[DataProblem] = []
-    found: list[tuple[Path, int]] = []
-    for patient_id, image_id in ids.itertuples(index=False):
-        path = image_dir / str(patient_id) / f"{image_id}.dcm"
-        if path.is_file():
-            found.append((path, image_id))
-            continue
-        problems.append(
-            DataProblem(
-                str(path),
-                f"image file missing (patient_id {patient_id}, image_id {image_id})",
-                "re-download train_images/ or remove the row from train.csv",
-            )
-        )
+    paths = [
+        (image_dir / str(patient_id) / f"{image_id}.dcm", patient_id, image_id)
+        for patient_id, image_id in ids.itertuples(index=False)
+    ]
+    found, problems = find_files(
+        paths,
+        lambda item: item[0],
+        lambda item: f"image file missing (patient_id {item[1]}, image_id {item[2]})",
+        "re-download train_images/ or remove the row from train.csv",
+    )
     opened = opening.run(
-        partial(_open_image, decode=decode), found, chunk_size=files_per_chunk(decode)
+        partial(_open_image, decode=decode),
+        [(path, image_id) for path, _, image_id in found],
+        chunk_size=files_per_chunk(decode),
     )
     return problems + [p for _, checked in opened for p in checked.problems]
 

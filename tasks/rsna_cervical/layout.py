@@ -24,6 +24,13 @@ from pydicom import Dataset
 from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening
 from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.kit.layout import (
+    LabelCsvError,
+    check_prelude,
+    mismatch_error,
+    read_label_csv,
+    require_root,
+)
 from harness.kit.task import Layout
 from tasks.rsna_cervical.volume import read_segmentation, slice_files
 
@@ -51,7 +58,6 @@ _REDOWNLOAD_FIX = (
     "pylibjpeg-openjpeg and pylibjpeg-libjpeg are installed"
 )
 _MAX_EXAMPLES = 5
-_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
 
 def read_train_csv(root: str | Path) -> pd.DataFrame:
@@ -62,19 +68,13 @@ def read_train_csv(root: str | Path) -> pd.DataFrame:
     that file exists, else missing (NaN). Raises DataError naming the file, the problem and the fix,
     also for a study whose folder is missing or empty.
     """
-    root = Path(root).expanduser().resolve()
-    if not root.is_dir():
-        raise DataError(f"data root {root} is not a folder; {_DOWNLOAD_FIX}")
+    root = require_root(root, _DOWNLOAD_FIX)
     csv_path = root / TRAIN_CSV
-    if not csv_path.is_file():
-        raise DataError(f"{csv_path} not found; {_DOWNLOAD_FIX}")
-    try:
-        frame = pd.read_csv(csv_path, dtype={"StudyInstanceUID": str})
-    except _CSV_ERRORS as err:
-        raise DataError(f"{csv_path} is not a readable CSV file ({err}); {_DOWNLOAD_FIX}") from err
+    frame = _read_csv(csv_path)
     problems = _table_problems(frame, csv_path)
     if problems:
-        raise DataError(_summary(csv_path, root, problems))
+        listed = [f"{p.problem} ({p.fix})" for p in problems]
+        raise mismatch_error(csv_path, listed, "rsna-cervical", root)
     table = frame.loc[:, list(COLUMNS)].copy()
     for column in TARGETS:
         table[column] = pd.to_numeric(table[column]).astype("int64")
@@ -109,28 +109,14 @@ def check_layout(
     must load and match its DICOM stack (slices x rows x columns); bounding boxes must name
     known studies and slice files that exist.
     """
-    root = Path(root).expanduser().resolve()
-    if not root.is_dir():
-        return [
-            DataProblem(str(root), "data root does not exist or is not a folder", _DOWNLOAD_FIX)
-        ]
-    csv_path = root / TRAIN_CSV
-    image_dir = root / IMAGE_DIR
-    problems: list[DataProblem] = []
-    if not image_dir.is_dir():
-        problems.append(DataProblem(str(image_dir), "image folder not found", _DOWNLOAD_FIX))
-    if not csv_path.is_file():
-        problems.append(DataProblem(str(csv_path), "file not found", _DOWNLOAD_FIX))
+    prelude = check_prelude(
+        root, csv_name=TRAIN_CSV, image_dir=IMAGE_DIR, fix=_DOWNLOAD_FIX, read=_read_csv
+    )
+    frame, problems, root = prelude.frame, prelude.problems, prelude.root
+    if frame is None:
         return problems
-    try:
-        frame = pd.read_csv(csv_path, dtype={"StudyInstanceUID": str})
-    except _CSV_ERRORS as err:
-        return [
-            *problems,
-            DataProblem(str(csv_path), f"not a readable CSV file: {err}", _DOWNLOAD_FIX),
-        ]
-    problems.extend(_table_problems(frame, csv_path))
-    if "StudyInstanceUID" not in frame.columns or not image_dir.is_dir():
+    problems.extend(_table_problems(frame, root / TRAIN_CSV))
+    if "StudyInstanceUID" not in frame.columns or not (root / IMAGE_DIR).is_dir():
         return problems
     uids = [uid for uid in frame["StudyInstanceUID"].dropna().astype(str).unique()]
     checks = partial(_check_study, root, decode=decode)
@@ -145,13 +131,8 @@ def check_layout(
     return problems
 
 
-def _summary(csv_path: Path, root: Path, problems: list[DataProblem]) -> str:
-    listed = "\n  ".join(f"{p.problem} ({p.fix})" for p in problems[:10])
-    more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
-    return (
-        f"{csv_path} does not match the Kaggle layout:\n  {listed}{more}\n"
-        f"(run `harness data check task=rsna-cervical root={root}` for a full report)"
-    )
+def _read_csv(csv_path: Path) -> pd.DataFrame:
+    return read_label_csv(csv_path, _DOWNLOAD_FIX, dtype={"StudyInstanceUID": str})
 
 
 def _lines(mask: pd.Series) -> str:
@@ -307,9 +288,9 @@ def _box_problems(root: Path, uids: set[str]) -> list[DataProblem]:
     if not path.is_file():
         return []  # optional: no solution here needs it
     try:
-        boxes = pd.read_csv(path, dtype={"StudyInstanceUID": str})
-    except _CSV_ERRORS as err:
-        return [DataProblem(str(path), f"not a readable CSV file: {err}", _DOWNLOAD_FIX)]
+        boxes = read_label_csv(path, _DOWNLOAD_FIX, dtype={"StudyInstanceUID": str})
+    except LabelCsvError as err:
+        return [DataProblem(str(path), err.reason, _DOWNLOAD_FIX)]
     missing = [c for c in BOX_COLUMNS if c not in boxes.columns]
     if missing:
         return [DataProblem(str(path), f"missing column(s) {', '.join(missing)}", _DOWNLOAD_FIX)]

@@ -27,6 +27,7 @@ from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.kit.imaging.ct import slice_geometry, to_hu
 from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.kit.layout import check_prelude, find_files, read_label_csv, require_root
 from harness.kit.task import Layout
 
 SUBTYPES: tuple[str, ...] = (
@@ -62,7 +63,6 @@ _DOWNLOAD_FIX = (
 _REDOWNLOAD_FIX = "re-download this file from Kaggle, or remove its six rows from the csv"
 _MAX_EXAMPLES = 5
 _HEADER_THREADS = 8
-_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
 
 def label_id(image_id: str, subtype: str) -> str:
@@ -210,9 +210,7 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
 
     Sorted so that the slices of a series are consecutive and in position order.
     """
-    root = Path(root).expanduser().resolve()
-    if not root.is_dir():
-        raise DataError(f"data root {root} is not a folder; {_DOWNLOAD_FIX}")
+    root = require_root(root, _DOWNLOAD_FIX)
     labels = read_labels(root / LABEL_CSV)
     paths = [image_path(root, image_id) for image_id in labels["image_id"]]
     headers = read_headers(paths)
@@ -239,20 +237,13 @@ def check_layout(
     have their header read and checked for the tags the task needs; with ``decode`` their pixel
     data is decoded and converted to HU too (slow on the full 450 GB download).
     """
-    root = Path(root).expanduser().resolve()
-    if not root.is_dir():
-        return [DataProblem(str(root), "data root is not a folder", _DOWNLOAD_FIX)]
+    prelude = check_prelude(
+        root, csv_name=LABEL_CSV, image_dir=IMAGE_DIR, fix=_DOWNLOAD_FIX, read=_read_csv
+    )
+    frame, problems, root = prelude.frame, prelude.problems, prelude.root
+    if frame is None:
+        return problems
     csv_path = root / LABEL_CSV
-    image_dir = root / IMAGE_DIR
-    problems: list[DataProblem] = []
-    if not image_dir.is_dir():
-        problems.append(DataProblem(str(image_dir), "image folder not found", _DOWNLOAD_FIX))
-    if not csv_path.is_file():
-        return [*problems, DataProblem(str(csv_path), "file not found", _DOWNLOAD_FIX)]
-    try:
-        frame = _read_csv(csv_path)
-    except DataError as err:
-        return [*problems, DataProblem(str(csv_path), str(err), _DOWNLOAD_FIX)]
     table_problems = _label_problems(frame, str(csv_path))
     problems.extend(table_problems)
     if table_problems:
@@ -264,19 +255,14 @@ def check_layout(
     except DataError as err:  # conflicting duplicates, incomplete images
         problems.append(DataProblem(str(csv_path), str(err).removeprefix(f"{csv_path}: ")))
         image_ids = frame["ID"].str.extract(ID_PATTERN)[0].drop_duplicates()
-    if image_dir.is_dir():
+    if (root / IMAGE_DIR).is_dir():
         problems.extend(_image_problems(root, image_ids, decode=decode, opening=opening))
     return problems
 
 
 def _read_csv(csv_path: Path) -> pd.DataFrame:
-    if not csv_path.is_file():
-        raise DataError(f"{csv_path} not found; {_DOWNLOAD_FIX}")
-    try:
-        # Arrow strings: the full csv's 4.5M IDs as Python objects would take gigabytes.
-        return pd.read_csv(csv_path, dtype={"ID": "string[pyarrow]"})
-    except _CSV_ERRORS as err:
-        raise DataError(f"{csv_path} is not a readable CSV file ({err}); {_DOWNLOAD_FIX}") from err
+    # Arrow strings: the full csv's 4.5M IDs as Python objects would take gigabytes.
+    return read_label_csv(csv_path, _DOWNLOAD_FIX, dtype={"ID": "string[pyarrow]"})
 
 
 def _more(count: int, shown: int = _MAX_EXAMPLES) -> str:
@@ -372,22 +358,16 @@ def _image_problems(
     root: Path, image_ids: pd.Series, *, decode: bool, opening: Opening
 ) -> list[DataProblem]:
     """Missing files for every image, then unreadable ones among those opened."""
-    problems: list[DataProblem] = []
-    found: list[Path] = []
-    for image_id in image_ids:
-        path = image_path(root, str(image_id))
-        if path.is_file():
-            found.append(path)
-            continue
-        problems.append(
-            DataProblem(
-                str(path),
-                f"image file missing (image {image_id})",
-                "re-download stage_2_train/ or remove the image's six rows from the csv",
-            )
-        )
+    found, problems = find_files(
+        [str(image_id) for image_id in image_ids],
+        partial(image_path, root),
+        lambda image_id: f"image file missing (image {image_id})",
+        "re-download stage_2_train/ or remove the image's six rows from the csv",
+    )
     opened = opening.run(
-        partial(_open_slice, decode=decode), found, chunk_size=files_per_chunk(decode)
+        partial(_open_slice, decode=decode),
+        [image_path(root, image_id) for image_id in found],
+        chunk_size=files_per_chunk(decode),
     )
     return problems + [p for _, checked in opened for p in checked.problems]
 

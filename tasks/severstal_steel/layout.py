@@ -26,6 +26,7 @@ from PIL import Image
 
 from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
+from harness.kit.layout import check_prelude, mismatch_error, read_text_csv, require_root
 from harness.kit.segmentation.rle import absolute_runs
 from harness.kit.task import Layout
 
@@ -49,8 +50,6 @@ _DOWNLOAD_FIX = (
     "(kaggle competitions download -c severstal-steel-defect-detection)"
 )
 _REDOWNLOAD_FIX = "re-download this file from Kaggle or remove it and its rows from train.csv"
-_MAX_LISTED = 10
-_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
 
 class ImageReadError(Exception):
@@ -95,22 +94,13 @@ def read_grey(path: Path) -> np.ndarray:
 
 def read_defect_csv(csv_path: Path) -> pd.DataFrame:
     """train.csv as stripped strings (CSV_COLUMNS); raises DataError when missing or malformed."""
-    if not csv_path.is_file():
-        raise DataError(f"{csv_path} not found; {_DOWNLOAD_FIX}")
-    try:
-        frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
-    except _CSV_ERRORS as err:
-        raise DataError(f"{csv_path} is not a readable CSV file ({err}); {_DOWNLOAD_FIX}") from err
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in CSV_COLUMNS if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{csv_path} lacks column(s) {', '.join(missing)}; found "
-            f"{', '.join(map(str, frame.columns)) or '(none)'}; expected the header "
-            f"'{','.join(CSV_COLUMNS)}' (the competition's second train.csv; the first one, with "
-            "ImageId_ClassId, was replaced during the competition)"
-        )
-    return frame.loc[:, list(CSV_COLUMNS)].apply(lambda column: column.str.strip())
+    return read_text_csv(
+        csv_path,
+        CSV_COLUMNS,
+        _DOWNLOAD_FIX,
+        f"the header '{','.join(CSV_COLUMNS)}' (the competition's second train.csv; the first "
+        "one, with ImageId_ClassId, was replaced during the competition)",
+    )
 
 
 def find_images(image_dir: Path) -> dict[str, Path]:
@@ -180,9 +170,7 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
     Raises DataError naming the files, lines and the fix when a row is malformed, names an image
     that is not there, or an image header cannot be read.
     """
-    root = Path(root).expanduser().resolve()
-    if not root.is_dir():
-        raise DataError(f"data root {root} is not a folder; {_DOWNLOAD_FIX}")
+    root = require_root(root, _DOWNLOAD_FIX)
     csv_path, image_dir = root / TRAIN_CSV, root / IMAGE_DIR
     frame = read_defect_csv(csv_path)
     if not image_dir.is_dir():
@@ -197,13 +185,7 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
             problems.append(DataProblem(str(err.path), err.reason, _REDOWNLOAD_FIX))
     problems += row_problems(frame, _sizes(infos), csv_path)
     if problems:
-        listed = "\n  ".join(map(str, problems[:_MAX_LISTED]))
-        extra = len(problems) - _MAX_LISTED
-        more = f"\n  ... and {extra} more" if extra > 0 else ""
-        raise DataError(
-            f"{root} does not match the Kaggle layout:\n  {listed}{more}\n"
-            f"(run `harness data check task=severstal-steel root={root}` for a full report)"
-        )
+        raise mismatch_error(root, list(map(str, problems)), "severstal-steel", root)
     if not files:
         raise DataError(f"{image_dir} holds no {IMAGE_SUFFIX} file; {_DOWNLOAD_FIX}")
 
@@ -236,22 +218,14 @@ def check_layout(
     all 256 x 1600; a synthetic or resized copy is fine as long as it is uniform). RLEs of
     images not opened are checked against 256 x 1600.
     """
-    root = Path(root).expanduser().resolve()
-    if not root.is_dir():
-        return [
-            DataProblem(str(root), "data root does not exist or is not a folder", _DOWNLOAD_FIX)
-        ]
-    csv_path, image_dir = root / TRAIN_CSV, root / IMAGE_DIR
-    problems: list[DataProblem] = []
-    files: dict[str, Path] = {}
-    if image_dir.is_dir():
-        files = find_images(image_dir)
-    else:
-        problems.append(DataProblem(str(image_dir), "image folder not found", _DOWNLOAD_FIX))
-    try:
-        frame = read_defect_csv(csv_path)
-    except DataError as err:
-        return [*problems, DataProblem(str(csv_path), str(err), _DOWNLOAD_FIX)]
+    prelude = check_prelude(
+        root, csv_name=TRAIN_CSV, image_dir=IMAGE_DIR, fix=_DOWNLOAD_FIX, read=read_defect_csv
+    )
+    frame, problems = prelude.frame, prelude.problems
+    if frame is None:
+        return problems
+    csv_path, image_dir = prelude.root / TRAIN_CSV, prelude.root / IMAGE_DIR
+    files = find_images(image_dir) if image_dir.is_dir() else {}
 
     infos: dict[str, ImageInfo] = {}
     checks = partial(_open_image, decode=decode)

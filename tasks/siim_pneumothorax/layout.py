@@ -27,6 +27,7 @@ import pandas as pd
 from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.kit.layout import check_prelude, mismatch_error, read_text_csv, require_root
 from harness.kit.segmentation.rle import (
     EMPTY_RELATIVE,
     decode_relative,
@@ -61,8 +62,6 @@ _DOWNLOAD_FIX = (
     "'siim-train-test' keep this layout)"
 )
 _REDOWNLOAD_FIX = "re-download this file or remove its rows from train-rle.csv"
-_MAX_LISTED = 10
-_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
 
 @dataclass(frozen=True)
@@ -77,21 +76,13 @@ def read_rle_csv(csv_path: Path) -> pd.DataFrame:
 
     Raises DataError when the file is missing, unreadable or lacks a column.
     """
-    if not csv_path.is_file():
-        raise DataError(f"{csv_path} not found; {_DOWNLOAD_FIX}")
-    try:
-        frame = pd.read_csv(csv_path, dtype=str, skipinitialspace=True, keep_default_na=False)
-    except _CSV_ERRORS as err:
-        raise DataError(f"{csv_path} is not a readable CSV file ({err}); {_DOWNLOAD_FIX}") from err
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in CSV_COLUMNS if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{csv_path} lacks column(s) {', '.join(missing)}; found "
-            f"{', '.join(map(str, frame.columns)) or '(none)'}; expected the header "
-            f"'ImageId, EncodedPixels'"
-        )
-    return frame.loc[:, list(CSV_COLUMNS)].apply(lambda column: column.str.strip())
+    return read_text_csv(
+        csv_path,
+        CSV_COLUMNS,
+        _DOWNLOAD_FIX,
+        "the header 'ImageId, EncodedPixels'",
+        skipinitialspace=True,
+    )
 
 
 def find_images(image_dir: Path) -> tuple[dict[str, Path], list[DataProblem]]:
@@ -182,9 +173,7 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
     negative) with a warning. Raises DataError, naming the files, rows and the fix, when a row
     is malformed, an image file is missing or a header is unreadable.
     """
-    root = Path(root).expanduser().resolve()
-    if not root.is_dir():
-        raise DataError(f"data root {root} is not a folder; {_DOWNLOAD_FIX}")
+    root = require_root(root, _DOWNLOAD_FIX)
     csv_path, image_dir = root / TRAIN_CSV, root / IMAGE_DIR
     frame = read_rle_csv(csv_path)
     if not image_dir.is_dir():
@@ -207,13 +196,7 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
                 problems.append(DataProblem(str(err.path), err.reason, _REDOWNLOAD_FIX))
     problems += row_problems(frame, _shapes(headers), csv_path)
     if problems:
-        listed = "\n  ".join(map(str, problems[:_MAX_LISTED]))
-        extra = len(problems) - _MAX_LISTED
-        more = f"\n  ... and {extra} more" if extra > 0 else ""
-        raise DataError(
-            f"{root} does not match the Kaggle layout:\n  {listed}{more}\n"
-            f"(run `harness data check task=siim-pneumothorax root={root}` for a full report)"
-        )
+        raise mismatch_error(root, list(map(str, problems)), "siim-pneumothorax", root)
     unlabelled = len(files) - len(headers)
     if unlabelled:
         log.warning(
@@ -252,23 +235,17 @@ def check_layout(
     with ``decode`` their pixel data is decoded too. RLEs of images not opened are checked
     against the competition's 1024x1024.
     """
-    root = Path(root).expanduser().resolve()
-    if not root.is_dir():
-        return [
-            DataProblem(str(root), "data root does not exist or is not a folder", _DOWNLOAD_FIX)
-        ]
-    csv_path, image_dir = root / TRAIN_CSV, root / IMAGE_DIR
-    problems: list[DataProblem] = []
+    prelude = check_prelude(
+        root, csv_name=TRAIN_CSV, image_dir=IMAGE_DIR, fix=_DOWNLOAD_FIX, read=read_rle_csv
+    )
+    frame, problems = prelude.frame, prelude.problems
+    image_dir = prelude.root / IMAGE_DIR
     files: dict[str, Path] = {}
     if image_dir.is_dir():
         files, duplicates = find_images(image_dir)
         problems += duplicates
-    else:
-        problems.append(DataProblem(str(image_dir), "image folder not found", _DOWNLOAD_FIX))
-    try:
-        frame = read_rle_csv(csv_path)
-    except DataError as err:
-        return [*problems, DataProblem(str(csv_path), str(err), _DOWNLOAD_FIX)]
+    if frame is None:
+        return problems
 
     headers: dict[str, ImageHeader] = {}
     checks = partial(_open_image, decode=decode)
@@ -278,7 +255,7 @@ def check_layout(
         problems += checked.problems
         if checked.value is not None:
             headers[image_id] = checked.value
-    problems += row_problems(frame, _shapes(headers), csv_path)
+    problems += row_problems(frame, _shapes(headers), prelude.root / TRAIN_CSV)
     listed = set(frame["ImageId"])
     if image_dir.is_dir():
         problems += [
