@@ -15,12 +15,13 @@ import pandas as pd
 
 from harness.api import DataError
 from harness.kit.segmentation.rle import absolute_runs
+from harness.kit.segmentation.submission import (
+    cell_text,
+    read_rle_answers,
+    validate_rle_submission,
+)
 from harness.kit.submissions import (
     MAX_EXAMPLES,
-    id_problems,
-    raise_problems,
-    require_columns,
-    rle_problems,
 )
 from harness.kit.task import Submission
 from tasks.severstal_steel.layout import (
@@ -34,8 +35,6 @@ from tasks.severstal_steel.layout import (
 
 ID_COLUMN = "ImageId_ClassId"
 SUBMISSION_COLUMNS: tuple[str, ...] = (ID_COLUMN, "EncodedPixels")
-ANSWER_COLUMNS: tuple[str, ...] = (ID_COLUMN, "EncodedPixels", "height", "width")
-_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
 
 def pair_id(image_id: str, class_id: int) -> str:
@@ -82,50 +81,26 @@ def read_answers(path: str | Path) -> pd.DataFrame:
         raise DataError(f"answers file {path} not found")
     if path.name == TRAIN_CSV and (path.parent / IMAGE_DIR).is_dir():
         return answers_from_table(read_train_table(path.parent))
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except _CSV_ERRORS as err:
-        raise DataError(f"answers file {path} is not a readable CSV file: {err}") from err
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in SUBMISSION_COLUMNS if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"answers file {path} lacks column(s) {', '.join(missing)}; expected a solution file "
-            f"with {', '.join(SUBMISSION_COLUMNS)} (and optionally height, width), or a "
-            f"dataset's {TRAIN_CSV} next to its {IMAGE_DIR}/"
-        )
-    for column, size in zip(("height", "width"), IMAGE_SIZE, strict=True):
-        frame[column] = pd.to_numeric(frame[column]) if column in frame.columns else size
-    answers = frame.loc[:, list(ANSWER_COLUMNS)].astype({"height": "int64", "width": "int64"})
-    ids = answers[ID_COLUMN].str.strip()
-    duplicated = ids.duplicated()
-    if duplicated.any():
-        examples = ids[duplicated].head(MAX_EXAMPLES).tolist()
-        raise DataError(f"answers file {path}: {ID_COLUMN}(s) on several rows, e.g. {examples}")
-    bad_ids = ~ids.str.fullmatch(r".+_[1-4]")
-    if bad_ids.any():
-        examples = ids[bad_ids].head(MAX_EXAMPLES).tolist()
-        raise DataError(
-            f"answers file {path}: {ID_COLUMN} must end in _1 to _4, e.g. 0002cc93b.jpg_3; "
-            f"found {examples}"
-        )
-    for position, (pair, rle, height, width) in enumerate(
-        zip(
-            ids,
-            answers["EncodedPixels"].str.strip(),
-            answers["height"],
-            answers["width"],
-            strict=True,
-        )
-    ):
-        try:
-            absolute_runs(rle, (int(height), int(width)))
-        except ValueError as err:
-            raise DataError(f"answers file {path}, row {position + 1} ({pair}): {err}") from err
-    answers[ID_COLUMN] = ids
-    answers["EncodedPixels"] = answers["EncodedPixels"].str.strip()
+    answers = read_rle_answers(
+        path,
+        id_column=ID_COLUMN,
+        runs=absolute_runs,
+        image_size=IMAGE_SIZE,
+        row_label="{}",
+        expected=f"a dataset's {TRAIN_CSV} next to its {IMAGE_DIR}/",
+        id_problem=_pair_id_problem,
+    )
+    ids = answers[ID_COLUMN]
     order = np.lexsort((ids.str.rsplit("_", n=1).str[1], image_ids(ids)))
     return answers.iloc[order].reset_index(drop=True)
+
+
+def _pair_id_problem(ids: pd.Series) -> str | None:
+    bad = ~ids.str.fullmatch(r".+_[1-4]")
+    if not bad.any():
+        return None
+    examples = ids[bad].head(MAX_EXAMPLES).tolist()
+    return f"{ID_COLUMN} must end in _1 to _4, e.g. 0002cc93b.jpg_3; found {examples}"
 
 
 def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
@@ -137,36 +112,17 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     unsorted or overlapping runs, runs past the image). Rows are numbered from 1, header
     excluded. An empty cell is an empty mask.
     """
-    submission = submission.rename(columns=lambda c: str(c).strip())
-    require_columns(submission, SUBMISSION_COLUMNS)
-    raw_ids = submission[ID_COLUMN].reset_index(drop=True)
-    no_id = (raw_ids.isna() | (raw_ids.astype(str).str.strip() == "")).to_numpy()
-    ids = raw_ids.astype(str).str.strip()
-    expected = answers[ID_COLUMN].astype(str)
-    problems = id_problems(
-        ids,
-        no_id,
-        expected,
-        name=ID_COLUMN,
+    return validate_rle_submission(
+        submission,
+        answers,
+        id_column=ID_COLUMN,
+        runs=absolute_runs,
+        row_label="{}",
         missing_hint=" (write four rows per image, ClassId 1 to 4, with an empty EncodedPixels "
         "for no defect)",
         unknown_hint=" (ids are <ImageId>_<ClassId> with the ImageId's .jpg and ClassId 1 to 4)",
+        as_text=cell_text,
     )
-
-    masks = submission["EncodedPixels"].reset_index(drop=True).map(_as_text)
-    shapes = dict(zip(expected, zip(answers["height"], answers["width"], strict=True), strict=True))
-    problems += rle_problems(ids, masks, shapes, absolute_runs, row_label="{}")
-
-    raise_problems(problems)
-    aligned = pd.Series(masks.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
-    return pd.DataFrame({ID_COLUMN: expected.to_numpy(), "EncodedPixels": aligned.to_numpy()})
-
-
-def _as_text(value: object) -> str:
-    """A cell as RLE text: pandas reads an empty cell as NaN (a whole empty column as float)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return str(value).strip()
 
 
 SUBMISSION = Submission(

@@ -8,6 +8,7 @@ against an image size.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -15,19 +16,16 @@ import pandas as pd
 
 from harness.api import DataError
 from harness.kit.segmentation.rle import relative_runs
-from harness.kit.submissions import (
-    MAX_EXAMPLES,
-    id_problems,
-    raise_problems,
-    require_columns,
-    rle_problems,
+from harness.kit.segmentation.submission import (
+    cell_text,
+    read_rle_answers,
+    validate_rle_submission,
 )
 from harness.kit.task import Submission
 from tasks.siim_pneumothorax.layout import IMAGE_DIR, IMAGE_SIZE, TRAIN_CSV, read_train_table
 
 SUBMISSION_COLUMNS: tuple[str, ...] = ("ImageId", "EncodedPixels")
 ANSWER_COLUMNS: tuple[str, ...] = ("ImageId", "EncodedPixels", "height", "width")
-_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
 
 def answers_from_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -54,33 +52,15 @@ def read_answers(path: str | Path) -> pd.DataFrame:
         raise DataError(f"answers file {path} not found")
     if path.name == TRAIN_CSV and (path.parent / IMAGE_DIR).is_dir():
         return answers_from_table(read_train_table(path.parent))
-    try:
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=False)
-    except _CSV_ERRORS as err:
-        raise DataError(f"answers file {path} is not a readable CSV file: {err}") from err
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in SUBMISSION_COLUMNS if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"answers file {path} lacks column(s) {', '.join(missing)}; expected a solution file "
-            f"with ImageId, EncodedPixels (and optionally height, width), or a dataset's "
-            f"{TRAIN_CSV} next to its {IMAGE_DIR}/"
-        )
-    for column, size in zip(("height", "width"), IMAGE_SIZE, strict=True):
-        frame[column] = pd.to_numeric(frame[column]) if column in frame.columns else size
-    answers = frame.loc[:, list(ANSWER_COLUMNS)].astype({"height": "int64", "width": "int64"})
-    duplicated = answers["ImageId"].duplicated()
-    if duplicated.any():
-        examples = answers.loc[duplicated, "ImageId"].head(MAX_EXAMPLES).tolist()
-        raise DataError(f"answers file {path}: ImageId(s) on several rows, e.g. {examples}")
-    columns = (answers[c] for c in ANSWER_COLUMNS)
-    for position, (image_id, rle, height, width) in enumerate(zip(*columns, strict=True)):
-        try:
-            relative_runs(str(rle), (int(height), int(width)))
-        except ValueError as err:
-            raise DataError(
-                f"answers file {path}, row {position + 1} (ImageId {image_id}): {err}"
-            ) from err
+    answers = read_rle_answers(
+        path,
+        id_column="ImageId",
+        runs=relative_runs,
+        image_size=IMAGE_SIZE,
+        row_label="ImageId {}",
+        expected=f"a dataset's {TRAIN_CSV} next to its {IMAGE_DIR}/",
+        skipinitialspace=True,
+    )
     return answers.sort_values("ImageId", kind="stable").reset_index(drop=True)
 
 
@@ -92,36 +72,15 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     against the image's size: odd number of values, non-positive lengths, negative offsets i.e.
     overlapping runs, runs past the image). Rows are numbered from 1, header excluded.
     """
-    submission = submission.rename(columns=lambda c: str(c).strip())
-    require_columns(submission, SUBMISSION_COLUMNS)
-    raw_ids = submission["ImageId"].reset_index(drop=True)
-    no_id = (raw_ids.isna() | (raw_ids.astype(str).str.strip() == "")).to_numpy()
-    ids = raw_ids.astype(str).str.strip()
-    expected = answers["ImageId"].astype(str)
-    problems = id_problems(
-        ids,
-        no_id,
-        expected,
-        name="ImageId",
+    return validate_rle_submission(
+        submission,
+        answers,
+        id_column="ImageId",
+        runs=relative_runs,
+        row_label="ImageId {}",
         missing_hint=" (write -1 for no pneumothorax)",
+        as_text=partial(cell_text, whole_floats_as_integers=True),
     )
-
-    masks = submission["EncodedPixels"].reset_index(drop=True).map(_as_text)
-    shapes = dict(zip(expected, zip(answers["height"], answers["width"], strict=True), strict=True))
-    problems += rle_problems(ids, masks, shapes, relative_runs, row_label="ImageId {}")
-
-    raise_problems(problems)
-    aligned = pd.Series(masks.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
-    return pd.DataFrame({"ImageId": expected.to_numpy(), "EncodedPixels": aligned.to_numpy()})
-
-
-def _as_text(value: object) -> str:
-    """A cell as RLE text: pandas reads an all ``-1`` column as numbers, an empty cell as NaN."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 SUBMISSION = Submission(
