@@ -14,7 +14,8 @@ the same seed and checks, collecting every failure before raising:
 - validate: the answers as a submission are accepted; a submission missing a row, repeating a
   row or missing a column is rejected with InvalidSubmission;
 - score: the answers score best: no worse than a submission with its values shifted by a row,
-  and the metric's ``best`` where the task declares one (``harness.kit.task.Metric``);
+  and the metric's ``best`` where the task declares one (``harness.kit.task.Metric``); a
+  submission whose rows are out of the answers' order is refused (ValueError), not scored;
 - bootstrap: ``groups`` gives one group per answers row; ``bootstrap_statistics``, where given,
   scores the full set and every resample as ``score`` does on the rows.
 
@@ -232,6 +233,14 @@ def _check_score(task: Task, answers: pd.DataFrame, findings: _Findings) -> None
         findings.check(
             not better, f"a shifted submission scores {other}, better than the answers' {perfect}"
         )
+    validated = task.validate(_as_submission(task, answers), answers)
+    reversed_rows = validated.iloc[::-1].reset_index(drop=True)
+    try:
+        task.score(reversed_rows, answers)
+    except ValueError:
+        pass
+    else:
+        findings.failures.append("score accepted a submission whose rows are out of order")
     best = task.metric.best if isinstance(task, KaggleTask) else None
     if best is not None:
         findings.check(

@@ -56,6 +56,11 @@ class InvertedScore(RsnaBreastTask):
         return None
 
 
+class ScoresMisalignedRows(RsnaBreastTask):
+    def score(self, submission: pd.DataFrame, answers: pd.DataFrame) -> float:
+        return self.metric.score(submission, answers)
+
+
 class FastBootstrapOff(RsnaBreastTask):
     """A fast bootstrap that scores every patient as 1."""
 
@@ -78,6 +83,7 @@ class UnknownContractOption(RsnaBreastTask):
         (AcceptsAnything, "validate accepted a submission missing its last row"),
         (LosesAnAnswer, "read_answers of the exported answers differs"),
         (InvertedScore, "not the metric's best 1.0"),
+        (ScoresMisalignedRows, "score accepted a submission whose rows are out of order"),
         (FastBootstrapOff, "bootstrap_statistics scores the full set"),
         (UnknownContractOption, "contract_synth names unknown generator option(s) ['n_patientz']"),
     ],
