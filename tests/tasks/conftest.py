@@ -1,14 +1,19 @@
-"""The fast bootstrap of a task checked against the row-selection reference."""
+"""Fixtures of every task's tests: synthetic datasets written once per session, and the fast
+bootstrap checked against the row-selection reference."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from harness.api import Task
+from harness.engine.registry import load_task
 from harness.kit.stats import group_resamples, resampled_scores
 
 BootstrapParity = Callable[[Task, pd.DataFrame, pd.DataFrame], np.ndarray]
@@ -35,3 +40,35 @@ def _assert_parity(
 @pytest.fixture
 def bootstrap_parity() -> BootstrapParity:
     return _assert_parity
+
+
+SynthesizedRoot = Callable[[str, dict[str, Any]], Path]
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedRoot:
+    """``synthesized(task, options)``: the root of the task's synthetic dataset written with the
+    generator ``options`` at seed 3, written once per session for each (task, options)."""
+    roots: dict[str, Path] = {}
+
+    def root(name: str, options: dict[str, Any]) -> Path:
+        key = f"{name}/{sorted(options.items())}"
+        if key not in roots:
+            task = load_task(name)
+            roots[key] = tmp_path_factory.mktemp(name.replace("-", "_")) / "data"
+            task.synthesize(roots[key], task.synth_config(**options), 3)
+        return roots[key]
+
+    return root
+
+
+@pytest.fixture
+def dataset_copy(synthetic_root: Path, tmp_path: Path) -> Callable[[], Path]:
+    """A fresh copy of the directory's ``synthetic_root`` dataset that a test may break."""
+
+    def copy() -> Path:
+        target = tmp_path / "copy"
+        shutil.copytree(synthetic_root, target)
+        return target
+
+    return copy

@@ -8,7 +8,12 @@ import pytest
 
 from harness.api import DataError, InvalidSubmission
 from tasks.rsna_cervical.layout import TARGETS
-from tasks.rsna_cervical.submission import answers_from_table, read_answers, validate_submission
+from tasks.rsna_cervical.submission import (
+    answers_from_table,
+    read_answers,
+    solution_file,
+    validate_submission,
+)
 
 UIDS = ["1.2.826.0.1.3680043.2", "1.2.826.0.1.3680043.1"]
 
@@ -95,3 +100,13 @@ def test_read_answers_rejects_incomplete_studies_and_probabilities(tmp_path):
     answers().assign(fractured=0.5).to_csv(tmp_path / "soft.csv", index=False)
     with pytest.raises(DataError, match="0 or 1"):
         read_answers(tmp_path / "soft.csv")
+
+
+def test_the_solution_file_splits_each_row_id_into_study_and_target() -> None:
+    answers = pd.DataFrame({"row_id": ["1.2.3_C1", "1.2.3_patient_overall"], "fractured": [0, 1]})
+    written = solution_file(answers)
+    assert written["StudyInstanceUID"].tolist() == ["1.2.3", "1.2.3"]
+    assert (written["StudyInstanceUID"] + "_" + written["prediction_type"]).equals(
+        written["row_id"]
+    )
+    assert written["fractured"].tolist() == [0, 1]
