@@ -4,7 +4,8 @@ A layout reads its data twice over: ``read_*`` (every run) raises one DataError 
 what is wrong, ``check_layout`` (``harness data check``) returns every DataProblem. Both start
 by finding the data root and reading the label CSV (``require_root``, ``read_label_csv``;
 ``check_prelude`` for the check), look for the file of every row (``find_files``), and the
-read path ends with ``mismatch_error`` when anything was wrong. Each message names the file (and
+read path ends with ``mismatch_error`` when anything was wrong. ``read_answers_csv`` opens an
+answers file. Each message names the file (and
 the row or line), the problem and the fix.
 """
 
@@ -78,6 +79,17 @@ def read_text_csv(
             f"{', '.join(map(str, frame.columns)) or '(none)'}; expected {expected}"
         )
     return frame.loc[:, list(columns)].apply(lambda column: column.str.strip())
+
+
+def read_answers_csv(path: str | Path, **options: Any) -> pd.DataFrame:
+    """An answers file (``harness score --answers``, ``read_answers``) as ``pd.read_csv`` reads it
+    with ``options``; raises DataError when it is missing or not a CSV table."""
+    if not Path(path).is_file():
+        raise DataError(f"answers file {path} not found")
+    try:
+        return pd.read_csv(path, **options)
+    except CSV_ERRORS as err:
+        raise DataError(f"answers file {path} is not a readable CSV file: {err}") from err
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataError
+from harness.kit.layout import read_answers_csv
 from harness.kit.submissions import (
     MAX_EXAMPLES,
     id_problems,
@@ -44,13 +45,7 @@ def read_answers(path: str | Path) -> pd.DataFrame:
 
     Raises DataError when the file is missing, has neither shape, or holds labels other than 0/1.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"answers file {path} not found")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise DataError(f"answers file {path} is not a readable CSV file: {err}") from err
+    frame = read_answers_csv(path)
     columns = set(frame.columns)
     is_solution_file = {"prediction_id", "cancer"} <= columns
     if not is_solution_file and not {"patient_id", "laterality", "cancer"} <= columns:

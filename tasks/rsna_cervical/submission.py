@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataError
+from harness.kit.layout import read_answers_csv
 from harness.kit.submissions import (
     id_problems,
     probability_problems,
@@ -70,13 +71,7 @@ def read_answers(path: str | Path) -> pd.DataFrame:
     Raises DataError when the file is missing, has neither shape, holds labels other than 0/1,
     unknown targets, repeated rows, or a study without all eight rows.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"answers file {path} not found")
-    try:
-        frame = pd.read_csv(path, dtype={"StudyInstanceUID": str, "row_id": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise DataError(f"answers file {path} is not a readable CSV file: {err}") from err
+    frame = read_answers_csv(path, dtype={"StudyInstanceUID": str, "row_id": str})
     columns = set(frame.columns)
     if {"StudyInstanceUID", *TARGETS} <= columns:
         bad = ~frame.loc[:, list(TARGETS)].isin((0, 1)).all(axis=1)

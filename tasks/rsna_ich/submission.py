@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataError
+from harness.kit.layout import read_answers_csv
 from harness.kit.submissions import (
     MAX_EXAMPLES,
     id_problems,
@@ -69,13 +70,7 @@ def read_answers(path: str | Path) -> pd.DataFrame:
     when loading the task). With a ``StudyInstanceUID`` column the bootstrap resamples studies;
     without one (the Kaggle csv has none) each image is its own group.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"answers file {path} not found")
-    try:
-        frame = pd.read_csv(path, dtype={"ID": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise DataError(f"answers file {path} is not a readable CSV file: {err}") from err
+    frame = read_answers_csv(path, dtype={"ID": str})
     if not set(SUBMISSION_COLUMNS) <= set(frame.columns):
         raise DataError(
             f"answers file {path} has columns {', '.join(map(str, frame.columns))}; expected "

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataError
-from harness.kit.layout import CSV_ERRORS
+from harness.kit.layout import read_answers_csv
 from harness.kit.segmentation.metric import RleReader
 from harness.kit.submissions import (
     MAX_EXAMPLES,
@@ -47,12 +47,9 @@ def read_rle_answers(
     several rows, an id ``id_problem`` rejects (it returns the message) and a malformed RLE
     (``row_label`` formats the id, e.g. ``"ImageId {}"``).
     """
-    try:
-        frame = pd.read_csv(
-            path, dtype=str, skipinitialspace=skipinitialspace, keep_default_na=False
-        )
-    except CSV_ERRORS as err:
-        raise DataError(f"answers file {path} is not a readable CSV file: {err}") from err
+    frame = read_answers_csv(
+        path, dtype=str, skipinitialspace=skipinitialspace, keep_default_na=False
+    )
     frame.columns = [str(c).strip() for c in frame.columns]
     columns = (id_column, "EncodedPixels")
     missing = [c for c in columns if c not in frame.columns]
