@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian
 
 from harness.api import DataView, InvalidSubmission, Task
+from harness.kit.imaging.synth_dicom import write_dicom
 from tasks.rsna_breast import RsnaBreastTask
 from tasks.rsna_breast.layout import COLUMNS, LABEL_COLUMNS, prediction_ids
 from tasks.rsna_breast.synthetic import BreastSynthConfig
@@ -19,25 +19,6 @@ from tasks.rsna_breast.synthetic import BreastSynthConfig
 @pytest.fixture
 def task() -> RsnaBreastTask:
     return RsnaBreastTask()
-
-
-def write_dicom(path: Path, rows: int = 8, columns: int = 6) -> None:
-    """A small uncompressed 16-bit mammogram with file meta."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.2"  # mammography, for presentation
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Rows, ds.Columns = rows, columns
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.PixelData = np.arange(rows * columns, dtype=np.uint16).tobytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ds.save_as(path, enforce_file_format=True)
 
 
 def labelled_table(n_patients: int = 20) -> pd.DataFrame:
@@ -74,7 +55,12 @@ def write_dataset(root: Path, table: pd.DataFrame) -> None:
     root.mkdir(parents=True, exist_ok=True)
     table.to_csv(root / "train.csv", index=False)
     for patient_id, image_id in zip(table["patient_id"], table["image_id"], strict=True):
-        write_dicom(root / "train_images" / str(patient_id) / f"{image_id}.dcm")
+        pixels = np.arange(8 * 6, dtype=np.uint16).reshape(8, 6)
+        path = root / "train_images" / str(patient_id) / f"{image_id}.dcm"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_dicom(
+            path, pixels, transfer_syntax=ExplicitVRLittleEndian, patient_id=str(patient_id)
+        )
 
 
 def test_declares_the_competition(task):
