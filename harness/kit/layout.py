@@ -26,6 +26,8 @@ CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeErro
 """What pandas raises on a file that is not a CSV table."""
 MAX_LISTED = 10
 """Problems a DataError lists before '... and N more'."""
+MAX_LINES = 5
+"""CSV line numbers a problem shows before ', ...'."""
 
 
 class LabelCsvError(DataError):
@@ -130,6 +132,34 @@ def check_prelude(
     except DataError as err:
         return Prelude(resolved, [*problems, DataProblem(str(csv_path), str(err), fix)], None)
     return Prelude(resolved, problems, frame)
+
+
+def csv_lines(mask: pd.Series) -> str:
+    """CSV line numbers (header = line 1) of the first rows where ``mask`` holds."""
+    lines = [int(i) + 2 for i in mask.to_numpy().nonzero()[0][:MAX_LINES]]
+    more = ", ..." if int(mask.sum()) > MAX_LINES else ""
+    return ", ".join(map(str, lines)) + more
+
+
+def header_problems(
+    frame: pd.DataFrame, columns: Sequence[str], csv_path: Path, fix: str
+) -> list[DataProblem]:
+    """The competition's ``columns`` missing from a label CSV, and a CSV without rows."""
+    where = str(csv_path)
+    problems: list[DataProblem] = []
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        problems.append(
+            DataProblem(
+                where,
+                f"missing column(s) {', '.join(missing)}; "
+                f"found {', '.join(map(str, frame.columns))}",
+                f"restore Kaggle's header; {fix}",
+            )
+        )
+    if frame.empty:
+        problems.append(DataProblem(where, "the table has no rows", fix))
+    return problems
 
 
 def find_files(

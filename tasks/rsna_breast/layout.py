@@ -21,7 +21,9 @@ from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chun
 from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
 from harness.kit.layout import (
     check_prelude,
+    csv_lines,
     find_files,
+    header_problems,
     mismatch_error,
     read_label_csv,
     require_root,
@@ -129,13 +131,6 @@ def check_layout(
     return problems
 
 
-def _lines(mask: pd.Series) -> str:
-    """CSV line numbers (header = line 1) of the first rows where ``mask`` holds."""
-    lines = [int(i) + 2 for i in mask.to_numpy().nonzero()[0][:_MAX_EXAMPLES]]
-    more = ", ..." if int(mask.sum()) > _MAX_EXAMPLES else ""
-    return ", ".join(map(str, lines)) + more
-
-
 def _examples(values: pd.Series) -> str:
     return ", ".join(repr(v) for v in values.unique()[:_MAX_EXAMPLES].tolist())
 
@@ -148,19 +143,8 @@ def _not_integer(column: pd.Series) -> pd.Series:
 
 def _table_problems(frame: pd.DataFrame, csv_path: Path) -> list[DataProblem]:
     where = str(csv_path)
-    missing = [c for c in COLUMNS if c not in frame.columns]
-    problems: list[DataProblem] = []
-    if missing:
-        problems.append(
-            DataProblem(
-                where,
-                f"missing column(s) {', '.join(missing)}; "
-                f"found {', '.join(map(str, frame.columns))}",
-                f"restore Kaggle's header; {_DOWNLOAD_FIX}",
-            )
-        )
+    problems = header_problems(frame, COLUMNS, csv_path, _DOWNLOAD_FIX)
     if frame.empty:
-        problems.append(DataProblem(where, "the table has no rows", _DOWNLOAD_FIX))
         return problems
 
     for column in ("site_id", "patient_id", "image_id", "machine_id"):
@@ -171,7 +155,7 @@ def _table_problems(frame: pd.DataFrame, csv_path: Path) -> list[DataProblem]:
                     DataProblem(
                         where,
                         f"{column} must be an integer: {int(bad.sum())} row(s) are not, e.g. "
-                        f"{_examples(frame.loc[bad, column])} on line(s) {_lines(bad)}",
+                        f"{_examples(frame.loc[bad, column])} on line(s) {csv_lines(bad)}",
                         "fix or remove those rows",
                     )
                 )
@@ -182,7 +166,7 @@ def _table_problems(frame: pd.DataFrame, csv_path: Path) -> list[DataProblem]:
                 DataProblem(
                     where,
                     f"laterality must be L or R: {int(bad.sum())} row(s) are not, e.g. "
-                    f"{_examples(frame.loc[bad, 'laterality'])} on line(s) {_lines(bad)}",
+                    f"{_examples(frame.loc[bad, 'laterality'])} on line(s) {csv_lines(bad)}",
                     "fix or remove those rows",
                 )
             )
@@ -193,7 +177,7 @@ def _table_problems(frame: pd.DataFrame, csv_path: Path) -> list[DataProblem]:
                 DataProblem(
                     where,
                     f"cancer must be 0 or 1: {int(bad.sum())} row(s) are not, e.g. "
-                    f"{_examples(frame.loc[bad, 'cancer'])} on line(s) {_lines(bad)}",
+                    f"{_examples(frame.loc[bad, 'cancer'])} on line(s) {csv_lines(bad)}",
                     "fix or remove those rows",
                 )
             )

@@ -27,6 +27,8 @@ from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
 from harness.kit.layout import (
     LabelCsvError,
     check_prelude,
+    csv_lines,
+    header_problems,
     mismatch_error,
     read_label_csv,
     require_root,
@@ -135,28 +137,10 @@ def _read_csv(csv_path: Path) -> pd.DataFrame:
     return read_label_csv(csv_path, _DOWNLOAD_FIX, dtype={"StudyInstanceUID": str})
 
 
-def _lines(mask: pd.Series) -> str:
-    """CSV line numbers (header = line 1) of the first rows where ``mask`` holds."""
-    lines = [int(i) + 2 for i in mask.to_numpy().nonzero()[0][:_MAX_EXAMPLES]]
-    more = ", ..." if int(mask.sum()) > _MAX_EXAMPLES else ""
-    return ", ".join(map(str, lines)) + more
-
-
 def _table_problems(frame: pd.DataFrame, csv_path: Path) -> list[DataProblem]:
     where = str(csv_path)
-    problems: list[DataProblem] = []
-    missing = [c for c in COLUMNS if c not in frame.columns]
-    if missing:
-        problems.append(
-            DataProblem(
-                where,
-                f"missing column(s) {', '.join(missing)}; "
-                f"found {', '.join(map(str, frame.columns))}",
-                f"restore Kaggle's header; {_DOWNLOAD_FIX}",
-            )
-        )
+    problems = header_problems(frame, COLUMNS, csv_path, _DOWNLOAD_FIX)
     if frame.empty:
-        problems.append(DataProblem(where, "the table has no rows", _DOWNLOAD_FIX))
         return problems
     if "StudyInstanceUID" in frame.columns:
         uids = frame["StudyInstanceUID"]
@@ -166,7 +150,7 @@ def _table_problems(frame: pd.DataFrame, csv_path: Path) -> list[DataProblem]:
                 DataProblem(
                     where,
                     f"StudyInstanceUID must be a DICOM UID (digits and dots): {int(bad.sum())} "
-                    f"row(s) are not, on line(s) {_lines(bad)}",
+                    f"row(s) are not, on line(s) {csv_lines(bad)}",
                     "fix or remove those rows",
                 )
             )
@@ -184,7 +168,7 @@ def _table_problems(frame: pd.DataFrame, csv_path: Path) -> list[DataProblem]:
                 DataProblem(
                     where,
                     f"{column} must be 0 or 1: {int(bad.sum())} row(s) are not, on line(s) "
-                    f"{_lines(bad)}",
+                    f"{csv_lines(bad)}",
                     "fix or remove those rows",
                 )
             )
@@ -198,7 +182,7 @@ def _table_problems(frame: pd.DataFrame, csv_path: Path) -> list[DataProblem]:
                     where,
                     f"patient_overall must be 1 exactly when one of C1..C7 is: "
                     f"{int(inconsistent.sum())} row(s) disagree, on line(s) "
-                    f"{_lines(inconsistent)}",
+                    f"{csv_lines(inconsistent)}",
                     "fix those rows",
                 )
             )
@@ -301,7 +285,7 @@ def _box_problems(root: Path, uids: set[str]) -> list[DataProblem]:
             DataProblem(
                 str(path),
                 f"{int(unknown.sum())} box(es) name studies that train.csv does not have, on "
-                f"line(s) {_lines(unknown)}",
+                f"line(s) {csv_lines(unknown)}",
                 "re-download train_bounding_boxes.csv together with train.csv",
             )
         )
@@ -318,7 +302,7 @@ def _box_problems(root: Path, uids: set[str]) -> list[DataProblem]:
             DataProblem(
                 str(path),
                 f"{int(absent.sum())} box(es) name a slice file that does not exist, on "
-                f"line(s) {_lines(mask)}",
+                f"line(s) {csv_lines(mask)}",
                 "re-download train_images/ for those studies",
             )
         )

@@ -27,7 +27,7 @@ from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.kit.imaging.ct import slice_geometry, to_hu
 from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
-from harness.kit.layout import check_prelude, find_files, read_label_csv, require_root
+from harness.kit.layout import check_prelude, csv_lines, find_files, read_label_csv, require_root
 from harness.kit.task import Layout
 
 SUBTYPES: tuple[str, ...] = (
@@ -269,12 +269,6 @@ def _more(count: int, shown: int = _MAX_EXAMPLES) -> str:
     return f" and {count - shown} more" if count > shown else ""
 
 
-def _lines(mask: pd.Series) -> str:
-    """CSV line numbers (header = line 1) of the first rows where ``mask`` holds."""
-    lines = [int(i) + 2 for i in np.flatnonzero(mask.to_numpy())[:_MAX_EXAMPLES]]
-    return ", ".join(map(str, lines)) + (", ..." if int(mask.sum()) > _MAX_EXAMPLES else "")
-
-
 def _label_problems(frame: pd.DataFrame, where: str) -> list[DataProblem]:
     """Column, ID and label value problems of the raw csv (duplicates are read_labels' job)."""
     missing = [c for c in CSV_COLUMNS if c not in frame.columns]
@@ -298,7 +292,7 @@ def _label_problems(frame: pd.DataFrame, where: str) -> list[DataProblem]:
             DataProblem(
                 where,
                 f"{int(bad_id.sum())} ID(s) are not ID_<image>_<subtype> with subtype one of "
-                f"{', '.join(SUBTYPES)}, e.g. {examples} on line(s) {_lines(bad_id)}",
+                f"{', '.join(SUBTYPES)}, e.g. {examples} on line(s) {csv_lines(bad_id)}",
                 "fix or remove those rows",
             )
         )
@@ -309,7 +303,7 @@ def _label_problems(frame: pd.DataFrame, where: str) -> list[DataProblem]:
             DataProblem(
                 where,
                 f"Label must be 0 or 1: {int(bad_label.sum())} row(s) are not, e.g. {examples} "
-                f"on line(s) {_lines(bad_label)}",
+                f"on line(s) {csv_lines(bad_label)}",
                 "fix or remove those rows",
             )
         )
