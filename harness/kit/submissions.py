@@ -124,6 +124,50 @@ def probability_problems(
     return problems, values
 
 
+def validate_probabilities(
+    submission: pd.DataFrame,
+    answers: pd.DataFrame,
+    *,
+    id_column: str,
+    value_column: str,
+    clip_note: str,
+    missing_hint: str = "",
+    unknown_hint: str = "",
+) -> pd.DataFrame:
+    """A submission of one probability per id, aligned row for row with ``answers``: the id as
+    text and the probability as float64. Other columns are ignored.
+
+    Raises InvalidSubmission listing every problem: missing columns first (nothing else can be
+    checked without them), then ids (``id_problems``, with the hints) and values
+    (``probability_problems``, with ``clip_note``).
+    """
+    require_columns(submission, (id_column, value_column))
+    raw_ids = submission[id_column].reset_index(drop=True)
+    no_id = raw_ids.isna().to_numpy()
+    ids = raw_ids.astype(str)
+    expected = answers[id_column].astype(str)
+    problems = id_problems(
+        ids,
+        no_id,
+        expected,
+        name=id_column,
+        missing_hint=missing_hint,
+        unknown_hint=unknown_hint,
+    )
+    value_problems, values = probability_problems(
+        submission[value_column].reset_index(drop=True),
+        ids,
+        column=value_column,
+        name=id_column,
+        clip_note=clip_note,
+    )
+    raise_problems(problems + value_problems)
+    aligned = pd.Series(values.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
+    return pd.DataFrame(
+        {id_column: expected.to_numpy(), value_column: aligned.to_numpy(dtype=np.float64)}
+    )
+
+
 def rle_problems(
     ids: pd.Series,
     masks: pd.Series,

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from harness.api import DataError
 from harness.kit.layout import read_answers_csv
 from harness.kit.submissions import (
     MAX_EXAMPLES,
-    id_problems,
-    probability_problems,
-    raise_problems,
-    require_columns,
     rows,
+    validate_probabilities,
 )
 from harness.kit.task import Submission
 from tasks.rsna_breast.layout import LATERALITIES, prediction_ids
@@ -86,30 +82,14 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     answers) and values (not a number, NaN/inf, outside [0, 1]). Rows are numbered from 1,
     header excluded. Columns besides prediction_id and cancer are ignored.
     """
-    require_columns(submission, SUBMISSION_COLUMNS)
-    raw_ids = submission["prediction_id"].reset_index(drop=True)
-    no_id = raw_ids.isna().to_numpy()
-    ids = raw_ids.astype(str)
-    expected = answers["prediction_id"].astype(str)
-    problems = id_problems(
-        ids,
-        no_id,
-        expected,
-        name="prediction_id",
-        unknown_hint=" (ids are {patient_id}_{laterality} with laterality L or R)",
-    )
-    value_problems, values = probability_problems(
-        submission["cancer"].reset_index(drop=True),
-        ids,
-        column="cancer",
-        name="prediction_id",
+    return validate_probabilities(
+        submission,
+        answers,
+        id_column="prediction_id",
+        value_column="cancer",
         clip_note="pF1 would clip them, but the harness rejects out-of-range values as a likely "
         "bug (logits or percentages instead of probabilities?)",
-    )
-    raise_problems(problems + value_problems)
-    aligned = pd.Series(values.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
-    return pd.DataFrame(
-        {"prediction_id": expected.to_numpy(), "cancer": aligned.to_numpy(dtype=np.float64)}
+        unknown_hint=" (ids are {patient_id}_{laterality} with laterality L or R)",
     )
 
 

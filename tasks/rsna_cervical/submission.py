@@ -16,11 +16,8 @@ import pandas as pd
 from harness.api import DataError
 from harness.kit.layout import read_answers_csv
 from harness.kit.submissions import (
-    id_problems,
-    probability_problems,
-    raise_problems,
-    require_columns,
     rows,
+    validate_probabilities,
 )
 from harness.kit.task import Submission
 from tasks.rsna_cervical.layout import TARGETS
@@ -123,32 +120,16 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     NaN/inf, outside [0, 1]), each naming rows (1-based, header excluded) and their row_id.
     Columns besides row_id and fractured are ignored.
     """
-    require_columns(submission, SUBMISSION_COLUMNS)
-    raw_ids = submission["row_id"].reset_index(drop=True)
-    no_id = raw_ids.isna().to_numpy()
-    ids = raw_ids.astype(str)
-    expected = answers["row_id"].astype(str)
-    problems = id_problems(
-        ids,
-        no_id,
-        expected,
-        name="row_id",
+    return validate_probabilities(
+        submission,
+        answers,
+        id_column="row_id",
+        value_column="fractured",
+        clip_note="the metric would clip them, but the harness rejects out-of-range values as "
+        "a likely bug (logits or percentages instead of probabilities?)",
         unknown_hint=" (row ids are {StudyInstanceUID}_{target} with target one of "
         + ", ".join(TARGETS)
         + ")",
-    )
-    value_problems, values = probability_problems(
-        submission["fractured"].reset_index(drop=True),
-        ids,
-        column="fractured",
-        name="row_id",
-        clip_note="the metric would clip them, but the harness rejects out-of-range values as "
-        "a likely bug (logits or percentages instead of probabilities?)",
-    )
-    raise_problems(problems + value_problems)
-    aligned = pd.Series(values.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
-    return pd.DataFrame(
-        {"row_id": expected.to_numpy(), "fractured": aligned.to_numpy(dtype=np.float64)}
     )
 
 

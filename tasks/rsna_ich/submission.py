@@ -16,10 +16,7 @@ from harness.api import DataError
 from harness.kit.layout import read_answers_csv
 from harness.kit.submissions import (
     MAX_EXAMPLES,
-    id_problems,
-    probability_problems,
-    raise_problems,
-    require_columns,
+    validate_probabilities,
 )
 from harness.kit.task import Submission
 from tasks.rsna_ich.layout import ID_PATTERN, SUBTYPES, deduplicate_labels, label_id
@@ -99,30 +96,16 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     number, NaN/inf, outside [0, 1]). Rows are numbered from 1, header excluded. Extra columns
     are ignored.
     """
-    require_columns(submission, SUBMISSION_COLUMNS)
-    raw_ids = submission["ID"].reset_index(drop=True)
-    no_id = raw_ids.isna().to_numpy()
-    ids = raw_ids.astype(str)
-    expected = answers["ID"].astype(str)
-    problems = id_problems(
-        ids,
-        no_id,
-        expected,
-        name="ID",
+    return validate_probabilities(
+        submission,
+        answers,
+        id_column="ID",
+        value_column="Label",
+        clip_note="the log loss would clip them, but the harness rejects them as a likely bug "
+        "(logits instead of probabilities?)",
         missing_hint=" (every image needs all six subtypes)",
         unknown_hint=" (IDs are ID_<image>_<subtype>, subtype one of " + ", ".join(SUBTYPES) + ")",
     )
-    value_problems, values = probability_problems(
-        submission["Label"].reset_index(drop=True),
-        ids,
-        column="Label",
-        name="ID",
-        clip_note="the log loss would clip them, but the harness rejects them as a likely bug "
-        "(logits instead of probabilities?)",
-    )
-    raise_problems(problems + value_problems)
-    aligned = pd.Series(values.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
-    return pd.DataFrame({"ID": expected.to_numpy(), "Label": aligned.to_numpy(dtype=np.float64)})
 
 
 SUBMISSION = Submission(
