@@ -41,6 +41,9 @@ SEED = 0
 RESAMPLES = 50
 """Bootstrap resamples on which ``bootstrap_statistics`` must match ``score``."""
 TOLERANCE = 1e-9
+"""How far ``bootstrap_statistics`` may be from ``score`` (float summation order)."""
+BEST_TOLERANCE = 1e-6
+"""How far the answers' score may be from the metric's ``best`` (a log loss clips at 1e-15)."""
 
 
 class TaskConformanceError(AssertionError):
@@ -79,7 +82,8 @@ def assert_task_conforms(task: Task, workdir: Path) -> None:
         "synthesize: the same seed wrote different files",
     )
     problems = task.check(roots[0])
-    findings.check(not problems, f"check found {len(problems)} problem(s), e.g. {problems[:3]}")
+    shown = "; ".join(map(str, problems[:3]))
+    findings.check(not problems, f"check found {len(problems)} problem(s), e.g. {shown}")
     table = task.load(roots[0])
     findings.run("load and split", lambda: _check_split(task, roots[0], table, findings))
     holdout = task.split(table)[1]
@@ -244,7 +248,7 @@ def _check_score(task: Task, answers: pd.DataFrame, findings: _Findings) -> None
     best = task.metric.best if isinstance(task, KaggleTask) else None
     if best is not None:
         findings.check(
-            abs(perfect - best) <= 1e-6,
+            abs(perfect - best) <= BEST_TOLERANCE,
             f"the answers score {perfect}, not the metric's best {best}",
         )
 
