@@ -15,9 +15,9 @@ import pandas as pd
 
 from harness.engine.report.collect import collect_runs
 from harness.engine.report.html import render_html
-from harness.engine.report.leaderboard import Report, build_sections
 from harness.engine.report.markdown import render_markdown
-from harness.engine.scoring import CI_SEED
+from harness.engine.report.ranking import build_sections
+from harness.engine.report.sections import Report
 
 if TYPE_CHECKING:  # the fixture's type; conftest is not importable at run time
     from conftest import ReportRuns
@@ -59,9 +59,7 @@ def _pinned_runs(report_runs: ReportRuns) -> pd.DataFrame:
 def _pages(report_runs: ReportRuns) -> tuple[str, str]:
     runs = _pinned_runs(report_runs)
     report = Report(
-        sections=build_sections(
-            runs, report_runs.tracking_uri, n_resamples=report_runs.bootstrap, seed=CI_SEED
-        ),
+        sections=build_sections(runs, report_runs.tracking_uri, n_resamples=report_runs.bootstrap),
         runs=runs,
         tracking_uri="sqlite:///results/mlflow.db",
         filters="latest versions only",
