@@ -122,16 +122,19 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def select_device(budget_device: str, solution_cls: type[Solution], budget_name: str) -> str:
-    """'cuda' or 'cpu'; a GPU budget on a machine without CUDA is an error, not a silent CPU run."""
-    import torch
+    """'cuda' or 'cpu'; a GPU budget on a machine without CUDA is an error, not a silent CPU run.
 
-    has_cuda = torch.cuda.is_available()
-    if budget_device == "cuda" and not has_cuda:
-        raise HarnessError(
-            f"budget {budget_name} needs a CUDA GPU and torch sees none "
-            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}); "
-            "use budget=cpu-default or budget=smoke on this machine"
-        )
+    torch (over a second to import) is asked only about a GPU budget.
+    """
+    if budget_device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise HarnessError(
+                f"budget {budget_name} needs a CUDA GPU and torch sees none "
+                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}); "
+                "use budget=cpu-default or budget=smoke on this machine"
+            )
     if solution_cls.requirements.cuda and budget_device != "cuda":
         raise HarnessError(
             f"solution {solution_cls.name} needs a GPU; pick a GPU budget (see `harness list`)"
