@@ -92,35 +92,30 @@ def probability_problems(
     ``clip_note`` ends the out-of-range message (what the metric would do with such values).
     """
 
-    def row(position: int) -> str:
-        return f"row {position + 1} ({name} {ids.iloc[position]})"
-
     problems: list[str] = []
+
+    def flag(
+        mask: np.ndarray, rule: str, rows_are: str, show: Callable[[int], object], note: str = ""
+    ) -> None:
+        """A problem naming the first rows of ``mask``, each with ``show`` of its position."""
+        if not mask.any():
+            return
+        where = np.flatnonzero(mask)
+        shown = ", ".join(
+            f"row {i + 1} ({name} {ids.iloc[i]}): {show(i)}" for i in where[:MAX_EXAMPLES]
+        )
+        problems.append(
+            f"{column} must {rule}: {len(where)} row(s) {rows_are}, e.g. {shown}"
+            f"{more(len(where))}{note}"
+        )
+
     values = pd.to_numeric(raw, errors="coerce").astype("float64")
     not_number = (values.isna() & raw.notna()).to_numpy()
-    if not_number.any():
-        where = np.flatnonzero(not_number)
-        shown = ", ".join(f"{row(i)}: {raw.iloc[i]!r}" for i in where[:MAX_EXAMPLES])
-        problems.append(
-            f"{column} must be a number: {len(where)} row(s) are not, e.g. {shown}"
-            f"{more(len(where))}"
-        )
+    flag(not_number, "be a number", "are not", lambda i: repr(raw.iloc[i]))
     not_finite = ~np.isfinite(values.to_numpy()) & ~not_number
-    if not_finite.any():
-        where = np.flatnonzero(not_finite)
-        shown = ", ".join(f"{row(i)}: {values.iloc[i]}" for i in where[:MAX_EXAMPLES])
-        problems.append(
-            f"{column} must be finite: {len(where)} row(s) are empty, NaN or infinite, e.g. "
-            f"{shown}{more(len(where))}"
-        )
+    flag(not_finite, "be finite", "are empty, NaN or infinite", lambda i: values.iloc[i])
     out_of_range = ((values < 0.0) | (values > 1.0)).to_numpy() & ~not_finite
-    if out_of_range.any():
-        where = np.flatnonzero(out_of_range)
-        shown = ", ".join(f"{row(i)}: {values.iloc[i]}" for i in where[:MAX_EXAMPLES])
-        problems.append(
-            f"{column} must lie in [0, 1]: {len(where)} row(s) are outside, e.g. {shown}"
-            f"{more(len(where))}; {clip_note}"
-        )
+    flag(out_of_range, "lie in [0, 1]", "are outside", lambda i: values.iloc[i], f"; {clip_note}")
     return problems, values
 
 
