@@ -2,7 +2,8 @@
 
 What changes from one session to the next (run ids, start times, phase timings, code and
 library versions, the temporary data folder) is set to fixed values first; the scores, CIs,
-ranks, ties and notes are the real ones of the runs.
+ranks, ties and notes are the real ones of the runs. The page's style sheet, a constant, stands
+in the pinned HTML as a comment.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from harness.engine.report.collect import collect_runs
-from harness.engine.report.html import render_html
+from harness.engine.report.html import CSS, render_html
 from harness.engine.report.markdown import render_markdown
 from harness.engine.report.ranking import build_sections
 from harness.engine.report.sections import Report
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # the fixture's type; conftest is not importable at run time
     from conftest import ReportRuns
 
 GOLDEN = Path(__file__).parent / "golden"
+PINNED_CSS = "/* the page's CSS: harness.engine.report.html.CSS */"
 
 
 def _fixed(values: pd.Series, pinned: list[float]) -> list[float]:
@@ -65,7 +67,7 @@ def _pages(report_runs: ReportRuns) -> tuple[str, str]:
         filters="latest versions only",
         generated="2026-01-02 03:04",
     )
-    pages = render_markdown(report, {}), render_html(report, {})
+    pages = render_markdown(report, {}), render_html(report, {}).replace(CSS, PINNED_CSS)
     base = str(report_runs.results.parent)
     slugs = {section.slug: f"{section.task}-{section.budget}" for section in report.sections}
     pinned = []
