@@ -50,7 +50,8 @@ from harness.engine.config import DataConfig, RunConfig, merge_overrides
 from harness.engine.datasets import synth_config, synthesize
 from harness.engine.record import LOG_FILE, SUBMISSION_FILE, RunRecord
 from harness.engine.registry import PluginError, load_solution, load_task, solution_names
-from harness.engine.runner import execute, resolve_solution_config
+from harness.engine.run_config import resolve_solution_config
+from harness.engine.runner import execute
 from harness.engine.suggest import did_you_mean
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import hashlib
-import json
 import logging
 import multiprocessing as mp
 import os
@@ -31,7 +29,7 @@ import psutil
 from harness.api import Budget, DataView, HarnessError, InvalidSubmission, Solution, Task
 from harness.engine import environment
 from harness.engine.budgets import get_budget
-from harness.engine.config import RunConfig, as_plain_dict, merge_overrides
+from harness.engine.config import RunConfig, as_plain_dict
 from harness.engine.datasets import resolve_data
 from harness.engine.messages import (
     Done,
@@ -48,6 +46,7 @@ from harness.engine.observe import LineSink, PhaseMeter, RunObserver, as_observe
 from harness.engine.owners import current_owner
 from harness.engine.record import CONFIG_FILE, PhaseStats, RunRecord
 from harness.engine.registry import load_solution, load_task
+from harness.engine.run_config import config_hash, resolve_solution_config
 from harness.engine.scoring import score_submission
 from harness.engine.sync import settle_orphans
 from harness.engine.tracking import Tracker, check_reachable, default_tracking_uri, summary_metrics
@@ -122,56 +121,25 @@ class _StopRequest:
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def resolve_solution_config(
-    solution_cls: type[Solution], budget_name: str, overrides: list[str]
-) -> Any:
-    """Option defaults, then the budget's preset, then the user's ``solution.*`` overrides."""
-    preset = solution_cls.presets.get(budget_name, {})
-    return merge_overrides(solution_cls.config_class, [preset], overrides, where="solution")
-
-
 def select_device(budget_device: str, solution_cls: type[Solution], budget_name: str) -> str:
-    """'cuda' or 'cpu'; a GPU budget on a machine without CUDA is an error, not a silent CPU run."""
-    import torch
+    """'cuda' or 'cpu'; a GPU budget on a machine without CUDA is an error, not a silent CPU run.
 
-    has_cuda = torch.cuda.is_available()
-    if budget_device == "cuda" and not has_cuda:
-        raise HarnessError(
-            f"budget {budget_name} needs a CUDA GPU and torch sees none "
-            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}); "
-            "use budget=cpu-default or budget=smoke on this machine"
-        )
+    torch (over a second to import) is asked only about a GPU budget.
+    """
+    if budget_device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise HarnessError(
+                f"budget {budget_name} needs a CUDA GPU and torch sees none "
+                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}); "
+                "use budget=cpu-default or budget=smoke on this machine"
+            )
     if solution_cls.requirements.cuda and budget_device != "cuda":
         raise HarnessError(
             f"solution {solution_cls.name} needs a GPU; pick a GPU budget (see `harness list`)"
         )
     return budget_device
-
-
-def config_hash(
-    task: Task, solution_cls: type[Solution], budget: Budget, cfg: RunConfig, solution_config: Any
-) -> str:
-    """A short digest of everything that decides a run's result, and nothing else.
-
-    Versions, budget profile, seed, bootstrap, data and the resolved solution options count;
-    where results and tracking go does not. Sweeps skip a run whose hash already finished ok.
-    """
-    run = as_plain_dict(cfg)
-    for where_it_goes in ("results_dir", "tracking_uri"):
-        run.pop(where_it_goes)
-    run.update(task=task.name, solution=solution_cls.name)
-    if cfg.data.root is not None:
-        run["data"]["root"] = str(Path(cfg.data.root).expanduser().resolve())
-    identity = {
-        "task_version": task.version,
-        "split_version": task.split_version,
-        "solution_version": solution_cls.version,
-        "budget": dataclasses.asdict(budget),
-        "run": run,
-        "solution_config": as_plain_dict(solution_config),
-    }
-    text = json.dumps(identity, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @contextlib.contextmanager

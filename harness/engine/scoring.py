@@ -1,5 +1,8 @@
 """Reading a submission file whatever state it is in, and scoring it with a bootstrap CI.
 
+Every score the harness shows comes from here: the runner's, ``harness score``'s and the
+report's re-scoring on resamples shared by the runs it compares.
+
 A submission comes from someone else's code: it may be empty, ragged, half-quoted or saved in
 another encoding. Each of these is an InvalidSubmission whose one-line message names the file,
 the line (and the data row, counted from 1 without the header, as the validators count) and
@@ -14,10 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from harness.api import InvalidSubmission, Task
-from harness.kit.stats import bootstrap_ci
+from harness.kit.stats import GroupResamples, group_resamples, percentile_interval, resampled_scores
 
 CI_SEED = 0
 """Fixed so that every score on the same holdout sees the same resamples (paired comparisons)."""
@@ -34,6 +38,36 @@ class ScoreResult:
     ci_high: float | None = None
 
 
+@dataclass(frozen=True)
+class Holdout:
+    """A task's holdout answers with the fixed resamples every submission is scored on.
+
+    The resamples come from ``CI_SEED``, so two submissions scored on the same answers see the
+    same ones: a run's CI, and the report's paired comparisons between runs, agree.
+    """
+
+    task: Task
+    answers: pd.DataFrame
+    resamples: GroupResamples
+
+    @classmethod
+    def resampled(cls, task: Task, answers: pd.DataFrame, n: int) -> Holdout:
+        """``answers`` with ``n`` resamples of the task's groups."""
+        return cls(task, answers, group_resamples(task.groups(answers), n, CI_SEED))
+
+    def align(self, submission: pd.DataFrame) -> pd.DataFrame:
+        """The submission validated and aligned row for row with the answers."""
+        return self.task.validate(submission, self.answers)
+
+    def score(self, aligned: Sequence[pd.DataFrame]) -> tuple[list[float], np.ndarray]:
+        """Each aligned submission's score on the whole holdout, and their mean per resample."""
+        full = [self.task.score(a, self.answers) for a in aligned]
+        resampled = resampled_scores(
+            self.task.score, aligned, self.answers, self.resamples, self.task.bootstrap_statistics
+        )
+        return full, resampled
+
+
 def score_submission(
     task: Task, submission_path: Path, answers: pd.DataFrame, bootstrap: int
 ) -> ScoreResult:
@@ -47,20 +81,11 @@ def score_submission(
         aligned = task.validate(submission, answers)
     except InvalidSubmission as exc:
         raise InvalidSubmission(f"{submission_path}: {exc}") from exc
-    value = task.score(aligned, answers)
     if bootstrap <= 0:
-        return ScoreResult(value)
-    groups = task.groups(answers)
-    interval = bootstrap_ci(
-        task.score,
-        aligned,
-        answers,
-        groups,
-        n=bootstrap,
-        seed=CI_SEED,
-        statistics=task.bootstrap_statistics,
-    )
-    return ScoreResult(value, interval.low, interval.high)
+        return ScoreResult(task.score(aligned, answers))
+    (value,), resampled = Holdout.resampled(task, answers, bootstrap).score([aligned])
+    low, high = percentile_interval(resampled)
+    return ScoreResult(value, low, high)
 
 
 def read_submission(path: Path, columns: Sequence[str] = ()) -> pd.DataFrame:

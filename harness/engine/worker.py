@@ -6,6 +6,8 @@ finished phase is reported immediately, and the submission is the last thing wri
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import logging
 import multiprocessing
 import os
@@ -16,9 +18,12 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.machinery import ModuleSpec
 from multiprocessing.connection import Connection
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -115,17 +120,53 @@ class _ProgressSender:
         self._conn.send(Progress(done, total, unit, items))
 
 
-def _seed_everything(seed: int) -> None:
-    import torch
-
+def _seed_python_and_numpy(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
-    torch.manual_seed(seed)
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Calls ``then`` once, right after the first import of module ``name`` has executed it."""
+
+    def __init__(self, name: str, then: Callable[[], None]) -> None:
+        self.name = name
+        self.then = then
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            execute = spec.loader.exec_module
+
+            def exec_module(module: ModuleType) -> None:
+                execute(module)
+                self.then()
+
+            spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def _configure_torch_when_imported(spec: ChildSpec) -> None:
+    """Seed torch and apply the budget's CPU threads and GPU memory cap once torch is imported.
+
+    Importing torch costs over a second of CPU, which a run whose solution never imports it
+    should not pay. A solution that does import it (at its module's top or inside a phase) finds
+    torch configured the moment its ``import torch`` returns, before any of its code runs torch.
+    """
+    if "torch" in sys.modules:
+        _configure_torch(spec)
+    else:
+        sys.meta_path.insert(0, _AfterImport("torch", lambda: _configure_torch(spec)))
 
 
 def _configure_torch(spec: ChildSpec) -> None:
     import torch
 
+    torch.manual_seed(spec.seed)
     torch.set_num_threads(max(1, spec.budget.cpu_workers))
     if spec.device == "cuda" and spec.budget.gpu_memory_gb is not None:
         total_gb = torch.cuda.get_device_properties(0).total_memory / 2**30
@@ -149,9 +190,10 @@ def _gpu_peak_gb(device: str) -> float | None:
 
 
 def _is_oom(exc: BaseException) -> bool:
-    import torch
-
-    return isinstance(exc, torch.cuda.OutOfMemoryError | MemoryError)
+    torch = sys.modules.get("torch")  # not imported: the error cannot be torch's
+    return isinstance(exc, MemoryError) or (
+        torch is not None and isinstance(exc, torch.cuda.OutOfMemoryError)
+    )
 
 
 def child_main(spec: ChildSpec, conn: Connection) -> None:
@@ -163,8 +205,8 @@ def child_main(spec: ChildSpec, conn: Connection) -> None:
     try:
         from harness.engine.registry import load_solution
 
-        _seed_everything(spec.seed)
-        _configure_torch(spec)
+        _seed_python_and_numpy(spec.seed)
+        _configure_torch_when_imported(spec)
         solution = load_solution(spec.task, spec.solution)(spec.solution_config)
         train = DataView(spec.task, spec.train, has_labels=True)
         test = DataView(spec.task, spec.test, has_labels=False)

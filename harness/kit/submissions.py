@@ -92,32 +92,30 @@ def probability_problems(
     ``clip_note`` ends the out-of-range message (what the metric would do with such values).
     """
 
-    def row(position: int) -> str:
-        return f"row {position + 1} ({name} {ids.iloc[position]})"
-
     problems: list[str] = []
 
-    def flag(mask: np.ndarray, rule: str, value: Callable[[int], object], tail: str = "") -> None:
-        """``rule`` reads "must be finite: 3 row(s) are empty, NaN or infinite"."""
+    def flag(
+        mask: np.ndarray, rule: str, rows_are: str, show: Callable[[int], object], note: str = ""
+    ) -> None:
+        """A problem naming the first rows of ``mask``, each with ``show`` of its position."""
+        if not mask.any():
+            return
         where = np.flatnonzero(mask)
-        if len(where):
-            shown = ", ".join(f"{row(i)}: {value(i)}" for i in where[:MAX_EXAMPLES])
-            problems.append(
-                f"{column} must {rule.format(len(where))}, e.g. {shown}{more(len(where))}{tail}"
-            )
+        shown = ", ".join(
+            f"row {i + 1} ({name} {ids.iloc[i]}): {show(i)}" for i in where[:MAX_EXAMPLES]
+        )
+        problems.append(
+            f"{column} must {rule}: {len(where)} row(s) {rows_are}, e.g. {shown}"
+            f"{more(len(where))}{note}"
+        )
 
     values = pd.to_numeric(raw, errors="coerce").astype("float64")
     not_number = (values.isna() & raw.notna()).to_numpy()
-    flag(not_number, "be a number: {} row(s) are not", lambda i: repr(raw.iloc[i]))
+    flag(not_number, "be a number", "are not", lambda i: repr(raw.iloc[i]))
     not_finite = ~np.isfinite(values.to_numpy()) & ~not_number
-    flag(not_finite, "be finite: {} row(s) are empty, NaN or infinite", lambda i: values.iloc[i])
+    flag(not_finite, "be finite", "are empty, NaN or infinite", lambda i: values.iloc[i])
     out_of_range = ((values < 0.0) | (values > 1.0)).to_numpy() & ~not_finite
-    flag(
-        out_of_range,
-        "lie in [0, 1]: {} row(s) are outside",
-        lambda i: values.iloc[i],
-        f"; {clip_note}",
-    )
+    flag(out_of_range, "lie in [0, 1]", "are outside", lambda i: values.iloc[i], f"; {clip_note}")
     return problems, values
 
 

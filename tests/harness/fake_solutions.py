@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 
@@ -79,3 +80,18 @@ class ReportingSolution(_Base):
     def predict(self, test: DataView, ctx: RunContext) -> pd.DataFrame:
         (ctx.run_dir / "test_columns.txt").write_text(",".join(test.frame.columns))
         return super().predict(test, ctx)
+
+
+class TorchInFitSolution(_Base):
+    """Imports torch only inside fit, and records how the run process had configured it."""
+
+    name = "torch-in-fit"
+
+    def fit(self, train: DataView, ctx: RunContext) -> None:
+        imported_before = "torch" in sys.modules
+        import torch
+
+        ctx.record_fact("torch_imported_before_fit", int(imported_before))
+        ctx.record_fact("initial_seed", torch.initial_seed())
+        ctx.record_fact("threads", torch.get_num_threads())
+        ctx.record_fact("draw", torch.rand(1).item())

@@ -1,7 +1,10 @@
 """``harness report``: the leaderboard as Markdown and self-contained HTML, with plots.
 
-collect (MLflow -> one tidy table, a row per run) -> leaderboard (sections, ranks, paired
-comparisons via compare) -> plots, markdown, html. Every output reads the same table.
+collect (MLflow -> one tidy table, a row per run) -> sections (the runs read into one section per
+task x budget x dataset, one entry per solution option set) -> rescoring (each entry's submissions
+scored again on the section's shared resamples) -> ranking (order, ties by paired comparison via
+compare) -> columns (the cells of each named column) -> markdown, html, plots. Every output reads
+the same sections.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from pathlib import Path
 from harness.api import HarnessError
 from harness.engine.report.collect import collect_runs
 from harness.engine.report.html import render_html
-from harness.engine.report.leaderboard import Report, build_sections
 from harness.engine.report.markdown import render_markdown
 from harness.engine.report.plots import Plot, section_plots
-from harness.engine.scoring import CI_SEED
+from harness.engine.report.ranking import build_sections
+from harness.engine.report.sections import Report
 
 MARKDOWN_FILE = "leaderboard.md"
 HTML_FILE = "leaderboard.html"
@@ -42,12 +45,12 @@ def build_report(
     since: str | None = None,
     all_versions: bool = False,
     bootstrap: int = 1000,
-    seed: int = CI_SEED,
 ) -> ReportFiles:
     """Write ``leaderboard.md``, ``leaderboard.html`` and the plots (SVG) under ``out_dir``.
 
-    ``bootstrap`` resamples with ``seed`` are shared by every run of a section; with the
-    runner's seed and resample count a single run's CI is exactly the one it recorded.
+    ``bootstrap`` resamples (seeded with ``harness.engine.scoring.CI_SEED``) are shared by every
+    run of a section; with the runner's resample count a single run's CI is exactly the one it
+    recorded.
     """
     if bootstrap <= 0:
         raise HarnessError("bootstrap must be positive: the comparisons need resamples")
@@ -62,7 +65,7 @@ def build_report(
             "check the filters, or run `harness run task=... solution=...` first"
         )
     report = Report(
-        sections=build_sections(runs, tracking_uri, n_resamples=bootstrap, seed=seed),
+        sections=build_sections(runs, tracking_uri, n_resamples=bootstrap),
         runs=runs,
         tracking_uri=tracking_uri,
         filters=", ".join(filters),

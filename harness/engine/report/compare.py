@@ -8,16 +8,12 @@ and identical submissions differ by exactly 0 on every resample.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from harness.api import HarnessError, Task
 from harness.kit.stats import (
-    GroupResamples,
     Metric,
     Statistics,
     group_resamples,
@@ -78,38 +74,3 @@ def paired_bootstrap(
         observed,
         level,
     )
-
-
-@dataclass
-class Holdout:
-    """A task's holdout answers rebuilt from a dataset root, with its fixed resamples."""
-
-    task: Task
-    answers: pd.DataFrame
-    resamples: GroupResamples
-
-    def score(self, submissions: Sequence[pd.DataFrame]) -> tuple[list[float], np.ndarray]:
-        """Each submission's score on the whole holdout, and their mean on each resample."""
-        aligned = [self.task.validate(s, self.answers) for s in submissions]
-        full = [self.task.score(a, self.answers) for a in aligned]
-        resampled = resampled_scores(
-            self.task.score, aligned, self.answers, self.resamples, self.task.bootstrap_statistics
-        )
-        return full, resampled
-
-
-def load_holdout(task_name: str, data_root: str, n: int, seed: int) -> Holdout:
-    """Rebuild the answers a run was scored against; HarnessError says why it cannot."""
-    from harness.engine.registry import load_task
-
-    if not data_root:
-        raise HarnessError("the run's record.json (which names its data folder) is missing")
-    if not Path(data_root).is_dir():
-        raise HarnessError(f"the data folder {data_root} no longer exists")
-    task = load_task(task_name)
-    try:
-        _, holdout = task.split(task.load(Path(data_root)))
-        answers = task.answers(holdout)
-    except (OSError, ValueError, KeyError) as exc:
-        raise HarnessError(f"{data_root} cannot be read: {type(exc).__name__}: {exc}") from exc
-    return Holdout(task, answers, group_resamples(task.groups(answers), n, seed))

@@ -8,27 +8,22 @@ elements, so the element ids matplotlib writes can never clash between plots.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
 from html import escape
 
-from harness.engine.report.leaderboard import (
-    NUMERIC_COLUMNS,
-    PROVENANCE_HEADERS,
-    SOLUTION_COLUMN,
+from harness.engine.report.columns import (
+    LEADERBOARD,
+    PROVENANCE,
+    RANK,
+    RUNS,
     STATUS_ORDER,
-    VERSUS_COLUMN,
-    Cell,
-    Entry,
-    Report,
-    Section,
+    VERSUS,
     common_libraries,
-    headers,
-    provenance_rows,
-    rows,
+    provenance_runs,
     section_summary,
 )
 from harness.engine.report.markdown import LEGEND
 from harness.engine.report.plots import Plot
+from harness.engine.report.sections import Entry, Report, Section
 
 CSS = """
 :root { --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --band: #f6f8fa; --accent: #0969da; }
@@ -95,17 +90,15 @@ def render_html(report: Report, plots: dict[str, list[Plot]]) -> str:
 
 
 def _section(section: Section, plots: list[Plot]) -> str:
-    head = headers(section)
     lines = [
         f'<section id="{escape(section.slug)}">',
         f"<h2>{escape(section.title)}</h2>",
         f'<p class="summary">{_inline_markdown(section_summary(section))}</p>',
         '<div class="scroll"><table>',
-        "<thead><tr>" + "".join(_th(h, i in NUMERIC_COLUMNS) for i, h in enumerate(head)),
+        "<thead><tr>" + "".join(_th(c.heading(section.metric), c.numeric) for c in LEADERBOARD),
         "</tr></thead><tbody>",
     ]
-    for entry, cells in zip(section.entries, rows(section), strict=True):
-        lines.append(_entry_row(entry, cells))
+    lines += [_entry_row(entry) for entry in section.entries]
     lines.append("</tbody></table></div>")
     if section.notes:
         lines.append('<ul class="notes">')
@@ -131,20 +124,23 @@ def _th(text: str, numeric: bool) -> str:
     return f'<th class="num">{label}</th>' if numeric else f"<th>{label}</th>"
 
 
-def _entry_row(entry: Entry, cells: Sequence[Cell]) -> str:
+def _entry_row(entry: Entry) -> str:
     tds = []
-    for i, cell in enumerate(cells):
-        if i == len(cells) - 1:
+    for column in LEADERBOARD:
+        cell = column.cell(entry)
+        if column.key == RUNS:
             content = _statuses(cell.text)
         else:
             content = escape(cell.text)
-            if i != SOLUTION_COLUMN:
+            if column.nowrap:
                 content = f'<span class="nowrap">{content}</span>'
             if cell.detail:
                 content += f'<br><span class="detail">{escape(cell.detail)}</span>'
-        if (i == 0 and entry.tie) or (i == VERSUS_COLUMN and entry.vs_leader is not None):
+        compared = column.key == VERSUS and entry.vs_leader is not None
+        if (column.key == RANK and entry.tie) or compared:
             content = f'<span class="{"tie" if entry.tie else "worse"}">{content}</span>'
-        classes = " ".join(c for c, on in (("num", i in NUMERIC_COLUMNS), ("rank", i == 0)) if on)
+        flags = (("num", column.numeric), ("rank", column.key == RANK))
+        classes = " ".join(name for name, on in flags if on)
         tds.append(f'<td class="{classes}">{content}</td>' if classes else f"<td>{content}</td>")
     row_class = ' class="leader"' if entry.rank == "1" else ""
     return f"<tr{row_class}>{''.join(tds)}</tr>"
@@ -160,10 +156,6 @@ def _statuses(text: str) -> str:
     return "".join(badges)
 
 
-_FOOTER_NOWRAP = range(2, 8)
-"""Footer columns kept on one line: budget, seed, status, start, git sha, device."""
-
-
 def _footer(report: Report) -> str:
     common = common_libraries(report.runs)
     lines = ["<footer>", "<h2>Reproducibility</h2>"]
@@ -173,13 +165,13 @@ def _footer(report: Report) -> str:
             f'<p class="summary">Library versions shared by every run: {escape(versions)}.</p>'
         )
     lines.append('<div class="scroll"><table><thead><tr>')
-    lines.append("".join(_th(h, False) for h in PROVENANCE_HEADERS) + "</tr></thead><tbody>")
-    for cells in provenance_rows(report.runs):
+    lines.append("".join(_th(c.heading(), False) for c in PROVENANCE) + "</tr></thead><tbody>")
+    for run in provenance_runs(report.runs):
         tds = (
-            f'<td class="nowrap">{escape(c)}</td>'
-            if i in _FOOTER_NOWRAP
-            else f"<td>{escape(c)}</td>"
-            for i, c in enumerate(cells)
+            f'<td class="nowrap">{escape(c.cell(run).text)}</td>'
+            if c.nowrap
+            else f"<td>{escape(c.cell(run).text)}</td>"
+            for c in PROVENANCE
         )
         lines.append("<tr>" + "".join(tds) + "</tr>")
     lines += ["</tbody></table></div>", "</footer>"]

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from harness.engine.report.leaderboard import (
-    NUMERIC_COLUMNS,
-    PROVENANCE_HEADERS,
-    Cell,
-    Report,
+from harness.engine.report.columns import (
+    LEADERBOARD,
+    PROVENANCE,
+    Column,
+    Row,
     common_libraries,
-    headers,
-    provenance_rows,
-    rows,
+    provenance_runs,
     section_summary,
 )
+from harness.engine.report.sections import Report
 
 LEGEND = (
     "One table per task and budget: runs under different budgets are never ranked together. "
@@ -25,18 +24,17 @@ LEGEND = (
 )
 
 
-def table(
-    head: Sequence[str], body: Sequence[Sequence[Cell | str]], numeric: frozenset[int]
-) -> str:
-    """A Markdown table; ``numeric`` holds the indexes of right-aligned columns."""
-    align = ["---:" if i in numeric else ":---" for i in range(len(head))]
-    lines = [_row(head), _row(align), *(_row(r) for r in body)]
-    return "\n".join(lines)
+def table(columns: Sequence[Column[Row]], rows: Iterable[Row], metric: str = "") -> str:
+    """A Markdown table of ``rows``, one cell per column; ``metric`` goes into the headers."""
+    head = [column.heading(metric) for column in columns]
+    align = ["---:" if column.numeric else ":---" for column in columns]
+    body = ([str(column.cell(row)) for column in columns] for row in rows)
+    return "\n".join([_row(head), _row(align), *(_row(cells) for cells in body)])
 
 
-def _row(cells: Sequence[Cell | str]) -> str:
-    texts = (str(c).replace("|", "\\|").replace("\n", " ") for c in cells)
-    return "| " + " | ".join(texts) + " |"
+def _row(texts: Iterable[str]) -> str:
+    escaped = (text.replace("|", "\\|").replace("\n", " ") for text in texts)
+    return "| " + " | ".join(escaped) + " |"
 
 
 def render_markdown(report: Report, plot_files: dict[str, list[tuple[str, str]]]) -> str:
@@ -51,7 +49,7 @@ def render_markdown(report: Report, plot_files: dict[str, list[tuple[str, str]]]
     ]
     for section in report.sections:
         out += ["", f"## {section.title}", "", section_summary(section), ""]
-        out.append(table(headers(section), rows(section), NUMERIC_COLUMNS))
+        out.append(table(LEADERBOARD, section.entries, section.metric))
         if section.notes:
             out.append("")
             out += [f"- {note}" for note in section.notes]
@@ -62,5 +60,5 @@ def render_markdown(report: Report, plot_files: dict[str, list[tuple[str, str]]]
     if common:
         versions = ", ".join(f"{k} {v}" for k, v in common.items())
         out += [f"Library versions shared by every run: {versions}.", ""]
-    out.append(table(PROVENANCE_HEADERS, provenance_rows(report.runs), frozenset({3})))
+    out.append(table(PROVENANCE, provenance_runs(report.runs)))
     return "\n".join(out) + "\n"

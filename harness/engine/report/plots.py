@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from harness.api import PHASES
-from harness.engine.report.leaderboard import Entry, Section
+from harness.engine.report.sections import Entry, Section
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType

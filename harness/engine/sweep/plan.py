@@ -17,7 +17,7 @@ from harness.api import Budget, Solution, Task
 from harness.engine.budgets import get_budget
 from harness.engine.config import RunConfig, parse_run_overrides
 from harness.engine.registry import load_solution, load_task
-from harness.engine.runner import config_hash, resolve_solution_config
+from harness.engine.run_config import config_hash, resolve_solution_config
 from harness.engine.sweep.grid import expand, parse_axes
 from harness.engine.tracking import default_tracking_uri
 

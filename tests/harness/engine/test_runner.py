@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
@@ -15,7 +16,11 @@ from harness.engine.record import RECORD_FILE, RunRecord
 from harness.engine.runner import execute
 from tasks.rsna_breast.metric import pfbeta
 
+if TYPE_CHECKING:  # the fixture's type; conftest is not importable at run time
+    from conftest import PluginSite
+
 pytestmark = pytest.mark.usefixtures("test_solutions")
+FAKE_SOLUTIONS = Path(__file__).parents[1] / "fake_solutions.py"
 
 TINY = Budget(
     name="tiny",
@@ -143,6 +148,27 @@ def test_reports_and_facts_reach_mlflow_and_the_holdout_view_has_no_labels(
     history = client.get_metric_history(run.info.run_id, "val_pf1")
     assert [(m.step, round(m.value, 6)) for m in history] == [(0, 0.0), (1, 0.1), (2, 0.2)]
     assert run.data.metrics["extra.threshold"] == 0.25
+
+
+def test_torch_imported_in_a_phase_is_seeded_and_limited_as_if_imported_first(
+    tmp_path: Path, tiny_breast_root: Path, plugin_site: PluginSite
+) -> None:
+    import torch
+
+    plugin_site(
+        "harness-torch-probe",
+        {"harness.solutions": {"rsna-breast/torch-in-fit": "fake_solutions:TorchInFitSolution"}},
+        [FAKE_SOLUTIONS],
+    )
+    record = _run(tmp_path, tiny_breast_root, "torch-in-fit", "budget=smoke", "seed=3")
+
+    assert record.status == "ok", record.error
+    assert record.extra == {
+        "torch_imported_before_fit": 0,  # the harness itself never imported it
+        "initial_seed": 3,
+        "threads": record.budget["cpu_workers"],
+        "draw": torch.rand(1, generator=torch.Generator().manual_seed(3)).item(),
+    }
 
 
 def test_gpu_budget_without_cuda_is_refused_before_anything_runs(

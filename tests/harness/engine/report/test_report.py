@@ -55,25 +55,13 @@ def test_markdown_table_ranks_ties_and_counts_every_run(
     assert head == HEADERS
     leader, twin, low, crash, timeout = body
     # Two seeds with identical submissions: their mean's CI is each run's own recorded CI.
-    assert leader[:6] == [
-        "1",
-        "constant 0.1 (value=0.7)",
-        "smoke",
-        _score(r["high0"]),
-        "±0.0000 sd (seeds 0, 1)",
-        "leader",
+    # The same predictions from another solution: a tie (=1), not a rank 2.
+    tie = "+0.0000 [+0.0000, +0.0000] not distinguishable at 95%"
+    two_seeds = "±0.0000 sd (seeds 0, 1)"
+    assert [[*row[:6], row[-1]] for row in (leader, twin)] == [
+        ["1", "constant 0.1 (value=0.7)", "smoke", _score(r["high0"]), two_seeds, "leader", "2 ok"],
+        ["=1", "reporting 0.1", "smoke", _score(r["twin"]), "seed 0", tie, "1 ok"],
     ]
-    assert leader[-1] == "2 ok"
-    # The same predictions from another solution: a tie, not a rank 2.
-    assert twin[:6] == [
-        "=1",
-        "reporting 0.1",
-        "smoke",
-        _score(r["twin"]),
-        "seed 0",
-        "+0.0000 [+0.0000, +0.0000] not distinguishable at 95%",
-    ]
-    assert twin[-1] == "1 ok"
     assert low[:5] == ["3", "constant 0.1 (value=0.3)", "smoke", _score(r["low"]), "seed 0"]
     delta = r["low"].score - r["high0"].score  # type: ignore[operator]
     assert re.fullmatch(rf"{delta:+.4f} \[-0\.\d{{4}}, -0\.\d{{4}}\] worse at 95%", low[5])

@@ -1,0 +1,90 @@
+"""Each entry's mean score and CI, from its runs' submissions re-scored on shared resamples.
+
+The runs' submissions are scored again through ``harness.engine.scoring`` on one set of
+resamples per dataset, the same for every solution, so that entries can be compared pairwise.
+Where the answers cannot be rebuilt, the runs' own recorded CIs are averaged instead.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.api import HarnessError
+from harness.engine.holdout import holdout_answers
+from harness.engine.record import SUBMISSION_FILE
+from harness.engine.registry import load_task
+from harness.engine.report.collect import fetch_artifact
+from harness.engine.report.sections import Section
+from harness.engine.scoring import Holdout, read_submission
+from harness.kit.stats import percentile_interval
+
+
+def load_holdout(task_name: str, data_root: str, n_resamples: int) -> Holdout:
+    """Rebuild the answers a run was scored against; HarnessError says why it cannot."""
+    if not data_root:
+        raise HarnessError("the run's record.json (which names its data folder) is missing")
+    if not Path(data_root).is_dir():
+        raise HarnessError(f"the data folder {data_root} no longer exists")
+    task = load_task(task_name)
+    try:
+        answers = holdout_answers(task, Path(data_root))
+    except (OSError, ValueError, KeyError) as exc:
+        raise HarnessError(f"{data_root} cannot be read: {type(exc).__name__}: {exc}") from exc
+    return Holdout.resampled(task, answers, n_resamples)
+
+
+def score_entries(section: Section, holdout: Holdout | HarnessError, tracking_uri: str) -> None:
+    """Mean score and CI of each entry, re-scoring submissions on shared resamples if possible."""
+    if isinstance(holdout, HarnessError):
+        section.notes.append(
+            f"The holdout answers could not be rebuilt ({holdout}): CIs are the runs' recorded "
+            "ones (averaged over seeds) and solutions are ordered by observed score only, "
+            "without significance tests."
+        )
+    else:
+        section.n_resamples = len(holdout.resamples)
+    for entry in section.entries:
+        ok = entry.ok
+        if ok.empty:
+            continue
+        entry.score = float(ok["score"].mean())
+        if not isinstance(holdout, HarnessError):
+            try:
+                entry.resampled = _rescore(ok, holdout, tracking_uri)
+                entry.ci = percentile_interval(entry.resampled)
+                continue
+            except HarnessError as exc:
+                section.notes.append(f"{entry.label} is not compared: {exc}")
+        if ok["ci_low"].notna().all() and ok["ci_high"].notna().all():
+            entry.ci = (float(ok["ci_low"].mean()), float(ok["ci_high"].mean()))
+
+
+def _rescore(ok: pd.DataFrame, holdout: Holdout, tracking_uri: str) -> np.ndarray:
+    """The seed-mean score of the runs' submissions on each resample.
+
+    Refuses when a submission no longer gives the score its run recorded: the data changed.
+    """
+    submissions = []
+    with tempfile.TemporaryDirectory(prefix="harness-report-") as tmp:
+        for i, run_id in enumerate(ok["mlflow_run_id"]):
+            try:
+                folder = Path(tmp) / str(i)
+                path = fetch_artifact(tracking_uri, str(run_id), SUBMISSION_FILE, folder)
+                submissions.append(read_submission(path))
+            except Exception as exc:  # any store or parse error means the same thing here
+                raise HarnessError(
+                    f"the {SUBMISSION_FILE} of run {ok['run_id'].iloc[i]} cannot be read ({exc})"
+                ) from exc
+    full, resampled = holdout.score([holdout.align(s) for s in submissions])
+    for (_, run), score in zip(ok.iterrows(), full, strict=True):
+        if not math.isclose(score, float(run["score"]), rel_tol=1e-9, abs_tol=1e-12):
+            raise HarnessError(
+                f"re-scoring run {run['run_id']} gives {score:.4f}, not its recorded "
+                f"{run['score']:.4f}: the data in {run['data_root']} changed since the run"
+            )
+    return resampled
