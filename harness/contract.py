@@ -314,8 +314,8 @@ class _Contract:
 
         self.progress(f"{label}: {self.task.name}/{self.solution_cls.name}, budget {budget.name}")
         started = time.monotonic()
-        with _registered(budget), _sandbox(self.cwd, self.tmp, token), hider:
-            record = execute(cfg, [], progress=on_progress)
+        with _sandbox(self.cwd, self.tmp, token), hider:
+            record = execute(cfg, budget, [], progress=on_progress)
         elapsed = time.monotonic() - started
         return _Run(record, elapsed, _survivors(token), hider.in_time is not False)
 
@@ -516,20 +516,6 @@ class _LabelHider:
             for relative in self.files:
                 os.replace(self.store / relative, self.root / relative)
             self.hidden = False
-
-
-@contextlib.contextmanager
-def _registered(budget: Budget) -> Iterator[None]:
-    """Make ``budget`` selectable by its name for one run: the runner looks budgets up by name."""
-    previous = BUDGETS.get(budget.name)
-    BUDGETS[budget.name] = budget
-    try:
-        yield
-    finally:
-        if previous is None:
-            del BUDGETS[budget.name]
-        else:
-            BUDGETS[budget.name] = previous
 
 
 @contextlib.contextmanager

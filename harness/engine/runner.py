@@ -30,7 +30,6 @@ import psutil
 
 from harness.api import Budget, DataView, HarnessError, InvalidSubmission, Solution, Task
 from harness.engine import environment
-from harness.engine.budgets import get_budget
 from harness.engine.config import RunConfig, as_plain_dict, merge_overrides
 from harness.engine.datasets import resolve_data
 from harness.engine.messages import (
@@ -344,6 +343,7 @@ def _supervise(
 
 def execute(
     cfg: RunConfig,
+    budget: Budget,
     solution_overrides: list[str],
     progress: RunObserver | LineSink = log.info,
     gpus: list[int] | None = None,
@@ -351,6 +351,8 @@ def execute(
 ) -> RunRecord:
     """Run one task x solution x budget x seed and return its finalised record.
 
+    ``budget`` is the profile ``cfg.budget`` names, resolved by the caller
+    (``parse_run_overrides``); the contract suite and tests pass budgets of their own.
     Errors in the request itself (unknown names, bad keys, missing data, a tracking server
     that does not answer) raise before anything is recorded; from the moment the run folder
     exists, every outcome is recorded there first and mirrored to MLflow where it answers.
@@ -360,6 +362,8 @@ def execute(
     or setting ``cancel``, stops the run: it is recorded as interrupted and RunInterrupted is
     raised after the record is final.
     """
+    if budget.name != cfg.budget:
+        raise HarnessError(f"budget={cfg.budget} was asked for, but budget {budget.name} given")
     observer = as_observer(progress)
     results = cfg.results_path
     tracking_uri = cfg.tracking_uri or default_tracking_uri(results)
@@ -368,7 +372,6 @@ def execute(
     settle_orphans(results)
     task = load_task(cfg.task)
     solution_cls = load_solution(cfg.task, cfg.solution)
-    budget = get_budget(cfg.budget)
     solution_config = resolve_solution_config(solution_cls, budget.name, solution_overrides)
     device = select_device(budget.device, solution_cls, budget.name)
     data = resolve_data(task, cfg.data, results)

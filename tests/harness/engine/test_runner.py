@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -17,31 +19,29 @@ from tasks.rsna_breast.metric import pfbeta
 
 pytestmark = pytest.mark.usefixtures("test_solutions")
 
-TINY = Budget(
-    name="tiny",
-    description="test",
-    device="cpu",
-    gpus=0,
-    gpu_memory_gb=None,
-    cpu_workers=1,
-    prepare_s=30,
-    fit_s=2,
-    predict_s=30,
-)
 
-
-def _run(tmp_path: Path, root: Path, solution: str, *extra: str) -> RunRecord:
-    cfg, solution_args = parse_run_overrides(
+def _run(tmp_path: Path, root: Path, solution: str, budget: Budget, *extra: str) -> RunRecord:
+    cfg, _, solution_args = parse_run_overrides(
         [
             "task=rsna-breast",
             f"solution={solution}",
+            f"budget={budget.name}",
             f"results_dir={tmp_path / 'results'}",
             f"data.root={root}",
             "bootstrap=50",
             *extra,
-        ]
+        ],
+        {budget.name: budget},
     )
-    return execute(cfg, solution_args, progress=lambda _msg: None)
+    return execute(cfg, budget, solution_args, progress=lambda _msg: None)
+
+
+def test_a_budget_other_than_the_one_the_config_names_is_refused(tmp_path: Path) -> None:
+    cfg, _, _ = parse_run_overrides(["task=rsna-breast", "solution=constant", "budget=smoke"])
+    results = tmp_path / "results"
+    with pytest.raises(HarnessError, match="budget=smoke was asked for, but budget cpu-default"):
+        execute(dataclasses.replace(cfg, results_dir=str(results)), BUDGETS["cpu-default"], [])
+    assert not results.exists()
 
 
 def _mlflow_run(tmp_path: Path, record: RunRecord):
@@ -50,7 +50,7 @@ def _mlflow_run(tmp_path: Path, record: RunRecord):
 
 
 def test_ok_run_is_scored_recorded_and_tracked(tmp_path: Path, tiny_breast_root: Path) -> None:
-    record = _run(tmp_path, tiny_breast_root, "constant", "budget=smoke", "solution.value=0.5")
+    record = _run(tmp_path, tiny_breast_root, "constant", BUDGETS["smoke"], "solution.value=0.5")
 
     assert record.status == "ok", record.error
     answers = pd.read_csv(Path(record.run_dir) / "submission.csv")
@@ -84,10 +84,10 @@ def test_ok_run_is_scored_recorded_and_tracked(tmp_path: Path, tiny_breast_root:
 
 
 def test_phase_past_its_limit_is_killed_and_recorded_as_timeout(
-    tmp_path: Path, tiny_breast_root: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tiny_breast_root: Path, make_budget: Callable[..., Budget]
 ) -> None:
-    monkeypatch.setitem(BUDGETS, "tiny", TINY)
-    record = _run(tmp_path, tiny_breast_root, "sleepy", "budget=tiny", "solution.sleep_s=120")
+    tiny = make_budget("tiny", fit_s=2)
+    record = _run(tmp_path, tiny_breast_root, "sleepy", tiny, "solution.sleep_s=120")
 
     assert record.status == "timeout"
     assert record.failed_phase == "fit"
@@ -103,7 +103,7 @@ def test_phase_past_its_limit_is_killed_and_recorded_as_timeout(
 def test_crash_is_recorded_as_failed_with_the_traceback_in_the_log(
     tmp_path: Path, tiny_breast_root: Path
 ) -> None:
-    record = _run(tmp_path, tiny_breast_root, "crashing", "budget=smoke")
+    record = _run(tmp_path, tiny_breast_root, "crashing", BUDGETS["smoke"])
 
     assert record.status == "failed"
     assert record.failed_phase == "fit"
@@ -118,7 +118,7 @@ def test_crash_is_recorded_as_failed_with_the_traceback_in_the_log(
 def test_invalid_submission_is_recorded_with_the_validator_message(
     tmp_path: Path, tiny_breast_root: Path
 ) -> None:
-    record = _run(tmp_path, tiny_breast_root, "wrong-ids", "budget=smoke")
+    record = _run(tmp_path, tiny_breast_root, "wrong-ids", BUDGETS["smoke"])
 
     assert record.status == "invalid_submission"
     assert "nobody_L" in record.error
@@ -130,7 +130,7 @@ def test_invalid_submission_is_recorded_with_the_validator_message(
 def test_reports_and_facts_reach_mlflow_and_the_holdout_view_has_no_labels(
     tmp_path: Path, tiny_breast_root: Path
 ) -> None:
-    record = _run(tmp_path, tiny_breast_root, "reporting", "budget=smoke")
+    record = _run(tmp_path, tiny_breast_root, "reporting", BUDGETS["smoke"])
 
     assert record.status == "ok", record.error
     assert record.extra == {"threshold": 0.25}
@@ -153,5 +153,5 @@ def test_gpu_budget_without_cuda_is_refused_before_anything_runs(
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     with pytest.raises(HarnessError, match="budget kaggle-p100 needs a CUDA GPU"):
-        _run(tmp_path, tiny_breast_root, "constant", "budget=kaggle-p100")
+        _run(tmp_path, tiny_breast_root, "constant", BUDGETS["kaggle-p100"])
     assert not (tmp_path / "results" / "runs").exists()
