@@ -518,7 +518,9 @@ def check_contract(overrides: Overrides = None) -> None:
 
     Example: harness check solution=rsna-breast/baseline
     """
-    from harness.contract import report_table, resolve_solution, run_contract
+    from harness.contract.names import resolve_solution
+    from harness.contract.report import report_table
+    from harness.contract.solution import run_contract
 
     try:
         args = _parse(ContractArgs, overrides)

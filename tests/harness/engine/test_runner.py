@@ -7,12 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
 from harness.api import Budget, HarnessError
 from harness.engine.budgets import BUDGETS
 from harness.engine.config import parse_run_overrides
+from harness.engine.observe import LineObserver, RunObserver
 from harness.engine.record import RECORD_FILE, RunRecord
 from harness.engine.runner import execute
 from tasks.rsna_breast.metric import pfbeta
@@ -20,7 +22,27 @@ from tasks.rsna_breast.metric import pfbeta
 pytestmark = pytest.mark.usefixtures("test_solutions")
 
 
-def _run(tmp_path: Path, root: Path, solution: str, budget: Budget, *extra: str) -> RunRecord:
+class _ChildrenAtRunStart(LineObserver):
+    """Notes the processes this one has started when the runner reports ``run_started``."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda _line: None)
+        self.before = {p.pid for p in psutil.Process().children(recursive=True)}
+        self.new: list[int] | None = None
+
+    def run_started(self, record: RunRecord) -> None:
+        now = psutil.Process().children(recursive=True)
+        self.new = [p.pid for p in now if p.pid not in self.before]
+
+
+def _run(
+    tmp_path: Path,
+    root: Path,
+    solution: str,
+    budget: Budget,
+    *extra: str,
+    watch: RunObserver | None = None,
+) -> RunRecord:
     cfg, _, solution_args = parse_run_overrides(
         [
             "task=rsna-breast",
@@ -33,7 +55,7 @@ def _run(tmp_path: Path, root: Path, solution: str, budget: Budget, *extra: str)
         ],
         {budget.name: budget},
     )
-    return execute(cfg, budget, solution_args, progress=lambda _msg: None)
+    return execute(cfg, budget, solution_args, progress=watch or (lambda _msg: None))
 
 
 def test_a_budget_other_than_the_one_the_config_names_is_refused(tmp_path: Path) -> None:
@@ -50,9 +72,15 @@ def _mlflow_run(tmp_path: Path, record: RunRecord):
 
 
 def test_ok_run_is_scored_recorded_and_tracked(tmp_path: Path, tiny_breast_root: Path) -> None:
-    record = _run(tmp_path, tiny_breast_root, "constant", BUDGETS["smoke"], "solution.value=0.5")
+    watch = _ChildrenAtRunStart()
+    record = _run(
+        tmp_path, tiny_breast_root, "constant", BUDGETS["smoke"], "solution.value=0.5", watch=watch
+    )
 
     assert record.status == "ok", record.error
+    # run_started comes before the run process exists: the contract's label guard hides the
+    # label files then, so a solution never sees them.
+    assert watch.new == []
     answers = pd.read_csv(Path(record.run_dir) / "submission.csv")
     assert set(record.phases) == {"prepare", "fit", "predict"}
     assert all(p.wall_s >= 0 and p.peak_rss_mb > 0 for p in record.phases.values())
