@@ -17,16 +17,22 @@ _HOUR = 3600.0
 
 
 def _cpu_profile(
-    name: str, description: str, *, prepare_s: float, fit_s: float, predict_s: float
+    name: str,
+    description: str,
+    *,
+    prepare_s: float,
+    fit_s: float,
+    predict_s: float,
+    cpu_workers: int = 2,
 ) -> Budget:
-    """A CPU-only profile with two workers (a laptop, a CI runner)."""
+    """A CPU-only profile (a laptop, a CI runner: two workers)."""
     return Budget(
         name=name,
         description=description,
         device="cpu",
         gpus=0,
         gpu_memory_gb=None,
-        cpu_workers=2,
+        cpu_workers=cpu_workers,
         prepare_s=prepare_s,
         fit_s=fit_s,
         predict_s=predict_s,
@@ -36,18 +42,17 @@ def _cpu_profile(
 def _one_gpu_profile(
     name: str, description: str, *, gpu_memory_gb: float | None, cpu_workers: int, fit_s: float
 ) -> Budget:
-    """One CUDA GPU with Kaggle's session limits: 12 h to prepare, 9 h of inference."""
-    return Budget(
-        name=name,
-        description=description,
-        device="cuda",
-        gpus=1,
-        gpu_memory_gb=gpu_memory_gb,
+    """The host's CPU workers plus one CUDA GPU, with Kaggle's session limits: 12 h to
+    prepare, 9 h of inference."""
+    host = _cpu_profile(
+        name,
+        description,
         cpu_workers=cpu_workers,
         prepare_s=12 * _HOUR,
         fit_s=fit_s,
         predict_s=9 * _HOUR,
     )
+    return dataclasses.replace(host, device="cuda", gpus=1, gpu_memory_gb=gpu_memory_gb)
 
 
 _KAGGLE_P100 = _one_gpu_profile(

@@ -14,6 +14,7 @@ from harness.engine.record import RECORD_FILE, RunRecord
 pytestmark = pytest.mark.usefixtures("sweep_solutions")
 
 SYNTH = ("data.synth.n_patients=16", "data.synth.height=48", "data.synth.width=40")
+CONSTANT_QUICK = ("task=rsna-breast", "solution=constant", "budget=quick")
 
 
 def test_two_seeds_on_an_empty_results_folder_share_one_generated_dataset(
@@ -21,9 +22,7 @@ def test_two_seeds_on_an_empty_results_folder_share_one_generated_dataset(
 ) -> None:
     results = tmp_path / "results"
     result = sweep_command(
-        "task=rsna-breast",
-        "solution=constant",
-        "budget=quick",
+        *CONSTANT_QUICK,
         "seed=11,12",
         "bootstrap=0",
         "data.synth.prevalence=0.5",
@@ -45,9 +44,7 @@ def test_a_missing_data_root_stops_the_sweep_before_any_run(
 ) -> None:
     results = tmp_path / "results"
     result = sweep_command(
-        "task=rsna-breast",
-        "solution=constant",
-        "budget=quick",
+        *CONSTANT_QUICK,
         "seed=0,1",
         f"data.root={tmp_path / 'nowhere'}",
         f"results_dir={results}",
