@@ -11,7 +11,7 @@ import inspect
 import json
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +21,7 @@ from omegaconf import MISSING
 from rich.console import Console
 from rich.table import Table
 
-from harness.api import DataProblem, HarnessError, Task
+from harness.api import Budget, DataProblem, HarnessError, Task
 from harness.engine.config import (
     ConfigError,
     DataConfig,
@@ -60,8 +60,17 @@ def _main(
     configure_logging(verbose)
 
 
+def _budgets(ctx: typer.Context) -> Mapping[str, Budget]:
+    """The budgets ``run`` and ``sweep`` look names up in: the built-in profiles, or the table
+    given as the context object by whoever invokes the app in-process (tests with budgets of
+    their own: ``CliRunner().invoke(app, args, obj=budgets)``)."""
+    from harness.engine.budgets import BUDGETS
+
+    return BUDGETS if ctx.obj is None else ctx.obj
+
+
 @app.command()
-def run(overrides: Overrides = None) -> None:
+def run(ctx: typer.Context, overrides: Overrides = None) -> None:
     """One scored, timed, budgeted run, recorded in its run folder and in MLflow.
 
     Ctrl-C or SIGTERM stops it within seconds and records it as interrupted (exit 130/143).
@@ -73,8 +82,8 @@ def run(overrides: Overrides = None) -> None:
 
     display = RunDisplay(console, interval_s=float(os.environ.get("HARNESS_PROGRESS_S", "10")))
     try:
-        cfg, solution_args = parse_run_overrides(overrides or [])
-        record = execute(cfg, solution_args, progress=display)
+        cfg, budget, solution_args = parse_run_overrides(overrides or [], _budgets(ctx))
+        record = execute(cfg, budget, solution_args, progress=display)
     except RunInterrupted as exc:
         console.print(f"[bold yellow]interrupted:[/] {exc}", highlight=False, soft_wrap=True)
         console.print("the record of what was done is in the run folder above", highlight=False)
@@ -126,6 +135,7 @@ class SyncArgs:
 
 @app.command()
 def sweep(
+    ctx: typer.Context,
     overrides: Overrides = None,
     force: Annotated[bool, typer.Option("--force", help="re-run runs that finished ok")] = False,
     dry_run: Annotated[
@@ -143,7 +153,9 @@ def sweep(
     from harness.engine.sweep.sweep import run_sweep
 
     try:
-        result = run_sweep(overrides or [], console, force=force, dry_run=dry_run)
+        result = run_sweep(
+            overrides or [], console, force=force, dry_run=dry_run, budgets=_budgets(ctx)
+        )
     except HarnessError as exc:
         _fail(exc)
         return
@@ -506,7 +518,9 @@ def check_contract(overrides: Overrides = None) -> None:
 
     Example: harness check solution=rsna-breast/baseline
     """
-    from harness.contract import report_table, resolve_solution, run_contract
+    from harness.contract.names import resolve_solution
+    from harness.contract.report import report_table
+    from harness.contract.solution import run_contract
 
     try:
         args = _parse(ContractArgs, overrides)

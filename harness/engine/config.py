@@ -10,15 +10,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from harness.api import HarnessError
-from harness.engine.budgets import DEFAULT_BUDGET, get_budget
+from harness.api import Budget, HarnessError
+from harness.engine.budgets import BUDGETS, DEFAULT_BUDGET, get_budget
 from harness.engine.suggest import did_you_mean
 
 SOLUTION_PREFIX = "solution."
@@ -51,6 +52,7 @@ class RunConfig:
     task: str = MISSING
     solution: str = MISSING
     budget: str = DEFAULT_BUDGET
+    """The budget's name; the Budget itself travels beside the config (``RunRequest``)."""
     seed: int = at_least(0, 0)
     results_dir: str = "results"
     tracking_uri: str | None = None
@@ -141,8 +143,17 @@ def _run_schema() -> DictConfig:
     return OmegaConf.structured(RunConfig)
 
 
-def parse_run_overrides(args: list[str]) -> tuple[RunConfig, list[str]]:
-    """The run config and the ``solution.*`` overrides (prefix removed), still unparsed."""
+class RunRequest(NamedTuple):
+    """A run as asked for: its config, the budget it names, its ``solution.*`` overrides."""
+
+    config: RunConfig
+    budget: Budget
+    solution_args: list[str]
+    """The ``solution.*`` overrides with the prefix removed, still unparsed."""
+
+
+def parse_run_overrides(args: list[str], budgets: Mapping[str, Budget] = BUDGETS) -> RunRequest:
+    """The run config, its budget looked up in ``budgets``, and the ``solution.*`` overrides."""
     _split_pairs(args)
     solution_args = [a[len(SOLUTION_PREFIX) :] for a in args if a.startswith(SOLUTION_PREFIX)]
     run_args = [a for a in args if not a.startswith(SOLUTION_PREFIX)]
@@ -160,11 +171,11 @@ def parse_run_overrides(args: list[str]) -> tuple[RunConfig, list[str]]:
     assert isinstance(run_config, RunConfig)
     check_bounds(run_config)
     try:
-        get_budget(run_config.budget)
+        budget = get_budget(run_config.budget, budgets)
     except HarnessError as exc:
         raise ConfigError(str(exc)) from None
     _check_synth_keys(run_config)
-    return run_config, solution_args
+    return RunRequest(run_config, budget, solution_args)
 
 
 def _check_synth_keys(cfg: RunConfig) -> None:

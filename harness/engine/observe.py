@@ -92,7 +92,9 @@ LineSink = Callable[[str], None]
 
 
 class RunObserver(Protocol):
-    def run_started(self, record: RunRecord) -> None: ...
+    def run_started(self, record: RunRecord) -> None:
+        """The run folder exists and the run process does not yet (the contract's label guard
+        hides the label files here)."""
 
     def phase_started(self, meter: PhaseMeter) -> None: ...
 

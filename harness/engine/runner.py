@@ -28,7 +28,6 @@ import psutil
 
 from harness.api import Budget, DataView, HarnessError, InvalidSubmission, Solution, Task
 from harness.engine import environment
-from harness.engine.budgets import get_budget
 from harness.engine.config import RunConfig, as_plain_dict
 from harness.engine.datasets import resolve_data
 from harness.engine.messages import (
@@ -312,6 +311,7 @@ def _supervise(
 
 def execute(
     cfg: RunConfig,
+    budget: Budget,
     solution_overrides: list[str],
     progress: RunObserver | LineSink = log.info,
     gpus: list[int] | None = None,
@@ -319,6 +319,8 @@ def execute(
 ) -> RunRecord:
     """Run one task x solution x budget x seed and return its finalised record.
 
+    ``budget`` is the profile ``cfg.budget`` names, resolved by the caller
+    (``parse_run_overrides``); the contract suite and tests pass budgets of their own.
     Errors in the request itself (unknown names, bad keys, missing data, a tracking server
     that does not answer) raise before anything is recorded; from the moment the run folder
     exists, every outcome is recorded there first and mirrored to MLflow where it answers.
@@ -328,6 +330,8 @@ def execute(
     or setting ``cancel``, stops the run: it is recorded as interrupted and RunInterrupted is
     raised after the record is final.
     """
+    if budget.name != cfg.budget:
+        raise HarnessError(f"budget={cfg.budget} was asked for, but budget {budget.name} given")
     observer = as_observer(progress)
     results = cfg.results_path
     tracking_uri = cfg.tracking_uri or default_tracking_uri(results)
@@ -336,7 +340,6 @@ def execute(
     settle_orphans(results)
     task = load_task(cfg.task)
     solution_cls = load_solution(cfg.task, cfg.solution)
-    budget = get_budget(cfg.budget)
     solution_config = resolve_solution_config(solution_cls, budget.name, solution_overrides)
     device = select_device(budget.device, solution_cls, budget.name)
     data = resolve_data(task, cfg.data, results)

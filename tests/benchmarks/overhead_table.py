@@ -93,12 +93,12 @@ def timed_run(args: list[str]) -> dict[str, float]:
     """Seconds of each overhead segment of one run."""
     lines: list[tuple[float, str]] = []
     spans: dict[str, tuple[float, float]] = {}
-    cfg, solution_args = parse_run_overrides(args)
+    cfg, budget, solution_args = parse_run_overrides(args)
     cpu_before = _cpu_s()
     started = time.perf_counter()
     with _spans(spans):
         record = runner.execute(
-            cfg, solution_args, lambda msg: lines.append((time.perf_counter(), msg))
+            cfg, budget, solution_args, lambda msg: lines.append((time.perf_counter(), msg))
         )
     ended = time.perf_counter()
     cpu = _cpu_s() - cpu_before - sum(p.cpu_s for p in record.phases.values())
@@ -134,8 +134,8 @@ def monitoring_cpu_share(args: list[str], fit_s: float) -> float:
         if msg.startswith(("fit started", "fit finished")):
             windows.append((time.perf_counter(), time.process_time()))
 
-    cfg, solution_args = parse_run_overrides([*args, f"solution.sleep_s={fit_s}"])
-    runner.execute(cfg, solution_args, mark)
+    cfg, budget, solution_args = parse_run_overrides([*args, f"solution.sleep_s={fit_s}"])
+    runner.execute(cfg, budget, solution_args, mark)
     (wall0, cpu0), (wall1, cpu1) = windows
     return (cpu1 - cpu0) / (wall1 - wall0)
 

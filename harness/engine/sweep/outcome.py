@@ -39,7 +39,9 @@ def run_one(
 ) -> RunOutcome:
     """Execute ``plan``; whatever happens comes back as a RunOutcome."""
     try:
-        record = execute(plan.config, plan.solution_args, progress, gpus=gpus, cancel=cancel)
+        record = execute(
+            plan.config, plan.budget, plan.solution_args, progress, gpus=gpus, cancel=cancel
+        )
     except RunInterrupted as exc:
         return RunOutcome(INTERRUPTED, error=f"interrupted: {exc}")
     except HarnessError as exc:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from harness.api import Budget, Solution, Task
-from harness.engine.budgets import get_budget
+from harness.engine.budgets import BUDGETS
 from harness.engine.config import RunConfig, parse_run_overrides
 from harness.engine.registry import load_solution, load_task
 from harness.engine.run_config import config_hash, resolve_solution_config
@@ -40,11 +41,13 @@ class PlannedRun:
         return self.config.tracking_uri
 
 
-def plan_sweep(args: list[str]) -> list[PlannedRun]:
+def plan_sweep(args: list[str], budgets: Mapping[str, Budget] = BUDGETS) -> list[PlannedRun]:
     """The grid of ``args`` (``key=a,b`` lists), one PlannedRun per distinct config hash.
 
-    Paths are made absolute and the tracking URI fixed here, so every run of the sweep, on
-    whichever worker, writes to the same results folder and MLflow store.
+    Budget names are looked up in ``budgets``; each plan carries its Budget to the executor
+    (a Ray worker included), which looks nothing up again. Paths are made absolute and the
+    tracking URI fixed here, so every run of the sweep, on whichever worker, writes to the
+    same results folder and MLflow store.
     """
     axes = parse_axes(args)
     varying = [key for key, values in axes.items() if len(values) > 1]
@@ -60,7 +63,7 @@ def plan_sweep(args: list[str]) -> list[PlannedRun]:
         return resolve_solution_config(plugins(task, solution)[1], budget, list(overrides))
 
     for point in expand(axes):
-        cfg, solution_args = parse_run_overrides(point)
+        cfg, budget, solution_args = parse_run_overrides(point, budgets)
         results = cfg.results_path
         cfg = dataclasses.replace(
             cfg,
@@ -68,7 +71,6 @@ def plan_sweep(args: list[str]) -> list[PlannedRun]:
             tracking_uri=cfg.tracking_uri or default_tracking_uri(results),
         )
         task, solution_cls = plugins(cfg.task, cfg.solution)
-        budget = get_budget(cfg.budget)
         solution_config = solution_options(
             cfg.task, cfg.solution, budget.name, tuple(solution_args)
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
@@ -18,6 +18,8 @@ from typing import Protocol
 from rich.console import Console
 from rich.live import Live
 
+from harness.api import Budget
+from harness.engine.budgets import BUDGETS
 from harness.engine.config import ConfigError, merge_overrides
 from harness.engine.sweep.board import Board, RunState
 from harness.engine.sweep.completed import find_completed
@@ -109,11 +111,16 @@ def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
 
 
 def run_sweep(
-    args: list[str], console: Console, force: bool = False, dry_run: bool = False
+    args: list[str],
+    console: Console,
+    force: bool = False,
+    dry_run: bool = False,
+    budgets: Mapping[str, Budget] = BUDGETS,
 ) -> SweepResult:
-    """Plan, skip completed runs (unless ``force``), execute the rest with a live table."""
+    """Plan (budget names looked up in ``budgets``), skip completed runs (unless ``force``),
+    execute the rest with a live table."""
     sweep_args, run_args = split_args(args)
-    plans = plan_sweep(run_args)
+    plans = plan_sweep(run_args, budgets)
     board = Board(plans)
     if not force:
         completed = find_completed(plans)

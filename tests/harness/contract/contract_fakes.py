@@ -1,39 +1,25 @@
-"""Solutions that break the contract on purpose, to test that each check catches it."""
+"""Solutions that break the contract on purpose, to test that each check catches it.
+
+Each is the runner tests' constant solution (tests/harness/fake_solutions.py, registered beside
+this module) with one fault added.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from fake_solutions import ConstantSolution
 
-from harness.api import DataView, RunContext, Solution
-
-
-@dataclass
-class Options:
-    value: float = 0.5
+from harness.api import DataView, RunContext
 
 
-class _Base(Solution):
-    version = "0.1"
-    tasks = ("rsna-breast",)
-    config_class = Options
-
-    def fit(self, train: DataView, ctx: RunContext) -> None:
-        pass
-
-    def predict(self, test: DataView, ctx: RunContext) -> pd.DataFrame:
-        ids = sorted(test.frame["prediction_id"].unique())
-        return pd.DataFrame({"prediction_id": ids, "cancer": self.config.value})
-
-
-class SloppySolution(_Base):
+class SloppySolution(ConstantSolution):
     """Unseeded, writes outside its run folder and leaves a process running."""
 
     name = "sloppy"
@@ -49,7 +35,7 @@ class SloppySolution(_Base):
         return submission.assign(cancer=np.random.default_rng().random(len(submission)))
 
 
-class PeekerSolution(_Base):
+class PeekerSolution(ConstantSolution):
     """Reads the Kaggle label table from the data root instead of its training view."""
 
     name = "peeker"
@@ -59,7 +45,7 @@ class PeekerSolution(_Base):
         self.labels = pd.read_csv(root / "train.csv")
 
 
-class QuitterSolution(_Base):
+class QuitterSolution(ConstantSolution):
     """Gives up fitting when the budget is short, then cannot predict."""
 
     name = "quitter"
@@ -73,7 +59,7 @@ class QuitterSolution(_Base):
         return super().predict(test, ctx)
 
 
-class MisdeclaredSolution(_Base):
+class MisdeclaredSolution(ConstantSolution):
     """Presets for a budget that does not exist and with an option that does not exist."""
 
     name = "misdeclared"

@@ -6,6 +6,7 @@ package would register them; every run is a real child process.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,29 +14,31 @@ from typer.testing import CliRunner
 
 from harness.api import HarnessError
 from harness.cli import app
-from harness.contract import ContractReport, check_declaration, resolve_solution, run_contract
+from harness.contract.declaration import check_declaration
+from harness.contract.names import resolve_solution
+from harness.contract.report import ContractReport
+from harness.contract.solution import run_contract
 from harness.engine.registry import PluginError, load_solution
 
 HERE = Path(__file__).parent
-FAKES = {
-    "sloppy": "SloppySolution",
-    "peeker": "PeekerSolution",
-    "quitter": "QuitterSolution",
-    "misdeclared": "MisdeclaredSolution",
-}
+FAKES = ("sloppy", "peeker", "quitter", "misdeclared")
+"""The solutions of contract_fakes.py, each class named after its solution: ``SloppySolution``."""
 
 
 @pytest.fixture
 def contract_fakes(plugin_site) -> None:
+    entry_points = {f"rsna-breast/{n}": f"contract_fakes:{n.capitalize()}Solution" for n in FAKES}
     plugin_site(
         "harness-contract-fakes",
-        {
-            "harness.solutions": {
-                f"rsna-breast/{n}": f"contract_fakes:{c}" for n, c in FAKES.items()
-            }
-        },
-        [HERE / "contract_fakes.py"],
+        {"harness.solutions": entry_points},
+        [HERE / "contract_fakes.py", HERE.parent / "fake_solutions.py"],
     )
+
+
+@pytest.fixture
+def contract_of(contract_fakes: None, tmp_path: Path) -> Callable[[str], ContractReport]:
+    """``contract_of(name)``: the contract of the fake solution ``name``, in tmp_path/contract."""
+    return lambda name: run_contract("rsna-breast", name, tmp_path / "contract")
 
 
 def _outcomes(report: ContractReport) -> dict[str, str]:
@@ -74,11 +77,10 @@ def test_a_well_behaved_solution_passes_every_check_in_harness_check(tmp_path: P
     assert (tmp_path / "contract" / "data" / "rsna-breast" / "train.csv").is_file()
 
 
-@pytest.mark.usefixtures("contract_fakes")
 def test_nondeterminism_stray_files_and_leftover_processes_fail_their_checks(
-    tmp_path: Path,
+    contract_of: Callable[[str], ContractReport],
 ) -> None:
-    report = run_contract("rsna-breast", "sloppy", tmp_path / "contract")
+    report = contract_of("sloppy")
 
     assert not report.passed
     outcomes = _outcomes(report)
@@ -114,11 +116,10 @@ def test_reading_the_label_table_from_disk_fails_in_harness_check(tmp_path: Path
     assert (tmp_path / "contract" / "data" / "rsna-breast" / "train.csv").is_file()
 
 
-@pytest.mark.usefixtures("contract_fakes")
 def test_a_solution_that_cannot_predict_after_a_short_fit_fails_stops_when_told(
-    tmp_path: Path,
+    contract_of: Callable[[str], ContractReport],
 ) -> None:
-    report = run_contract("rsna-breast", "quitter", tmp_path / "contract")
+    report = contract_of("quitter")
 
     outcomes = _outcomes(report)
     assert outcomes["completes"] == outcomes["deterministic"] == "pass"

@@ -1,3 +1,4 @@
+import dataclasses
 import time
 
 import pytest
@@ -17,6 +18,15 @@ def test_required_profiles_exist_with_real_limits() -> None:
 def test_unknown_budget_suggests_nearest() -> None:
     with pytest.raises(HarnessError, match="did you mean 'kaggle-p100'"):
         get_budget("kaggle-p10")
+
+
+def test_the_built_in_table_is_read_only_and_other_tables_resolve_the_same_way() -> None:
+    with pytest.raises(TypeError):
+        BUDGETS["mine"] = BUDGETS["smoke"]  # type: ignore[index]
+    mine = dataclasses.replace(BUDGETS["smoke"], name="mine", fit_s=1)
+    assert get_budget("mine", {"mine": mine}) is mine
+    with pytest.raises(HarnessError, match=r"unknown budget 'smoke'; budgets are mine"):
+        get_budget("smoke", {"mine": mine})
 
 
 def test_phase_budget_counts_down_from_the_phase_limit() -> None:

@@ -12,7 +12,7 @@ from harness.engine.config import (
 
 
 def test_solution_options_are_split_from_run_keys() -> None:
-    cfg, solution_args = parse_run_overrides(
+    cfg, _, solution_args = parse_run_overrides(
         ["task=rsna-breast", "solution=baseline", "seed=3", "solution.epochs=2", "data.root=/x"]
     )
     assert (cfg.task, cfg.solution, cfg.seed, cfg.data.root) == ("rsna-breast", "baseline", 3, "/x")
@@ -45,7 +45,7 @@ def test_argument_without_equals_sign() -> None:
 
 
 def test_data_synth_accepts_free_keys() -> None:
-    cfg, _ = parse_run_overrides(["task=t", "solution=s", "data.synth.height=64"])
+    cfg, _, _ = parse_run_overrides(["task=t", "solution=s", "data.synth.height=64"])
     assert cfg.data.synth == {"height": 64}
 
 
@@ -87,7 +87,7 @@ def test_a_negative_count_is_rejected_naming_the_key_and_the_bound(arg: str, key
 
 
 def test_zero_resamples_is_still_allowed() -> None:
-    cfg, _ = parse_run_overrides(["task=t", "solution=s", "bootstrap=0"])
+    cfg, _, _ = parse_run_overrides(["task=t", "solution=s", "bootstrap=0"])
     assert cfg.bootstrap == 0
 
 
@@ -105,7 +105,7 @@ def test_a_misspelt_synth_key_of_a_registered_task_is_named_at_parse_time() -> N
 
 
 def test_synth_keys_of_a_registered_task_are_accepted_when_valid() -> None:
-    cfg, _ = parse_run_overrides(["task=rsna-breast", "solution=s", "data.synth.n_patients=3"])
+    cfg, _, _ = parse_run_overrides(["task=rsna-breast", "solution=s", "data.synth.n_patients=3"])
     assert cfg.data.synth == {"n_patients": 3}
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
 from harness.api import Budget, HarnessError
 from harness.engine.budgets import BUDGETS
 from harness.engine.config import parse_run_overrides
+from harness.engine.observe import LineObserver, RunObserver
 from harness.engine.record import RECORD_FILE, RunRecord
 from harness.engine.runner import execute
 from tasks.rsna_breast.metric import pfbeta
@@ -22,31 +26,49 @@ if TYPE_CHECKING:  # the fixture's type; conftest is not importable at run time
 pytestmark = pytest.mark.usefixtures("test_solutions")
 FAKE_SOLUTIONS = Path(__file__).parents[1] / "fake_solutions.py"
 
-TINY = Budget(
-    name="tiny",
-    description="test",
-    device="cpu",
-    gpus=0,
-    gpu_memory_gb=None,
-    cpu_workers=1,
-    prepare_s=30,
-    fit_s=2,
-    predict_s=30,
-)
+
+class _ChildrenAtRunStart(LineObserver):
+    """Notes the processes this one has started when the runner reports ``run_started``."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda _line: None)
+        self.before = {p.pid for p in psutil.Process().children(recursive=True)}
+        self.new: list[int] | None = None
+
+    def run_started(self, record: RunRecord) -> None:
+        now = psutil.Process().children(recursive=True)
+        self.new = [p.pid for p in now if p.pid not in self.before]
 
 
-def _run(tmp_path: Path, root: Path, solution: str, *extra: str) -> RunRecord:
-    cfg, solution_args = parse_run_overrides(
+def _run(
+    tmp_path: Path,
+    root: Path,
+    solution: str,
+    budget: Budget,
+    *extra: str,
+    watch: RunObserver | None = None,
+) -> RunRecord:
+    cfg, _, solution_args = parse_run_overrides(
         [
             "task=rsna-breast",
             f"solution={solution}",
+            f"budget={budget.name}",
             f"results_dir={tmp_path / 'results'}",
             f"data.root={root}",
             "bootstrap=50",
             *extra,
-        ]
+        ],
+        {budget.name: budget},
     )
-    return execute(cfg, solution_args, progress=lambda _msg: None)
+    return execute(cfg, budget, solution_args, progress=watch or (lambda _msg: None))
+
+
+def test_a_budget_other_than_the_one_the_config_names_is_refused(tmp_path: Path) -> None:
+    cfg, _, _ = parse_run_overrides(["task=rsna-breast", "solution=constant", "budget=smoke"])
+    results = tmp_path / "results"
+    with pytest.raises(HarnessError, match="budget=smoke was asked for, but budget cpu-default"):
+        execute(dataclasses.replace(cfg, results_dir=str(results)), BUDGETS["cpu-default"], [])
+    assert not results.exists()
 
 
 def _mlflow_run(tmp_path: Path, record: RunRecord):
@@ -55,9 +77,15 @@ def _mlflow_run(tmp_path: Path, record: RunRecord):
 
 
 def test_ok_run_is_scored_recorded_and_tracked(tmp_path: Path, tiny_breast_root: Path) -> None:
-    record = _run(tmp_path, tiny_breast_root, "constant", "budget=smoke", "solution.value=0.5")
+    watch = _ChildrenAtRunStart()
+    record = _run(
+        tmp_path, tiny_breast_root, "constant", BUDGETS["smoke"], "solution.value=0.5", watch=watch
+    )
 
     assert record.status == "ok", record.error
+    # run_started comes before the run process exists: the contract's label guard hides the
+    # label files then, so a solution never sees them.
+    assert watch.new == []
     answers = pd.read_csv(Path(record.run_dir) / "submission.csv")
     assert set(record.phases) == {"prepare", "fit", "predict"}
     assert all(p.wall_s >= 0 and p.peak_rss_mb > 0 for p in record.phases.values())
@@ -89,10 +117,10 @@ def test_ok_run_is_scored_recorded_and_tracked(tmp_path: Path, tiny_breast_root:
 
 
 def test_phase_past_its_limit_is_killed_and_recorded_as_timeout(
-    tmp_path: Path, tiny_breast_root: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tiny_breast_root: Path, make_budget: Callable[..., Budget]
 ) -> None:
-    monkeypatch.setitem(BUDGETS, "tiny", TINY)
-    record = _run(tmp_path, tiny_breast_root, "sleepy", "budget=tiny", "solution.sleep_s=120")
+    tiny = make_budget("tiny", fit_s=2)
+    record = _run(tmp_path, tiny_breast_root, "sleepy", tiny, "solution.sleep_s=120")
 
     assert record.status == "timeout"
     assert record.failed_phase == "fit"
@@ -108,7 +136,7 @@ def test_phase_past_its_limit_is_killed_and_recorded_as_timeout(
 def test_crash_is_recorded_as_failed_with_the_traceback_in_the_log(
     tmp_path: Path, tiny_breast_root: Path
 ) -> None:
-    record = _run(tmp_path, tiny_breast_root, "crashing", "budget=smoke")
+    record = _run(tmp_path, tiny_breast_root, "crashing", BUDGETS["smoke"])
 
     assert record.status == "failed"
     assert record.failed_phase == "fit"
@@ -123,7 +151,7 @@ def test_crash_is_recorded_as_failed_with_the_traceback_in_the_log(
 def test_invalid_submission_is_recorded_with_the_validator_message(
     tmp_path: Path, tiny_breast_root: Path
 ) -> None:
-    record = _run(tmp_path, tiny_breast_root, "wrong-ids", "budget=smoke")
+    record = _run(tmp_path, tiny_breast_root, "wrong-ids", BUDGETS["smoke"])
 
     assert record.status == "invalid_submission"
     assert "nobody_L" in record.error
@@ -135,7 +163,7 @@ def test_invalid_submission_is_recorded_with_the_validator_message(
 def test_reports_and_facts_reach_mlflow_and_the_holdout_view_has_no_labels(
     tmp_path: Path, tiny_breast_root: Path
 ) -> None:
-    record = _run(tmp_path, tiny_breast_root, "reporting", "budget=smoke")
+    record = _run(tmp_path, tiny_breast_root, "reporting", BUDGETS["smoke"])
 
     assert record.status == "ok", record.error
     assert record.extra == {"threshold": 0.25}
@@ -160,7 +188,7 @@ def test_torch_imported_in_a_phase_is_seeded_and_limited_as_if_imported_first(
         {"harness.solutions": {"rsna-breast/torch-in-fit": "fake_solutions:TorchInFitSolution"}},
         [FAKE_SOLUTIONS],
     )
-    record = _run(tmp_path, tiny_breast_root, "torch-in-fit", "budget=smoke", "seed=3")
+    record = _run(tmp_path, tiny_breast_root, "torch-in-fit", BUDGETS["smoke"], "seed=3")
 
     assert record.status == "ok", record.error
     assert record.extra == {
@@ -179,5 +207,5 @@ def test_gpu_budget_without_cuda_is_refused_before_anything_runs(
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     with pytest.raises(HarnessError, match="budget kaggle-p100 needs a CUDA GPU"):
-        _run(tmp_path, tiny_breast_root, "constant", "budget=kaggle-p100")
+        _run(tmp_path, tiny_breast_root, "constant", BUDGETS["kaggle-p100"])
     assert not (tmp_path / "results" / "runs").exists()

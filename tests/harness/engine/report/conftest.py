@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,18 +27,6 @@ from harness.engine.runner import execute
 FAKE_SOLUTIONS = Path(__file__).parents[2] / "fake_solutions.py"
 BOOTSTRAP = 200
 """Resamples of the runs' CIs; the report uses the same number, so single-run CIs match."""
-
-TINY = Budget(
-    name="tiny",
-    description="test budget",
-    device="cpu",
-    gpus=0,
-    gpu_memory_gb=None,
-    cpu_workers=1,
-    prepare_s=60,
-    fit_s=60,
-    predict_s=60,
-)
 
 
 @dataclass(frozen=True)
@@ -72,14 +61,16 @@ def _register(site: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def report_runs(tmp_path_factory: pytest.TempPathFactory) -> ReportRuns:
+def report_runs(
+    tmp_path_factory: pytest.TempPathFactory, make_budget: Callable[..., Budget]
+) -> ReportRuns:
     """Seven runs on rsna-breast.
 
     Budget smoke, one dataset: constant value=0.3 (seed 0), constant value=0.7 (seeds 0 and 1),
     reporting value=0.7 (the same predictions as constant 0.7: a tie), a crash and a timeout.
     Budget tiny, on a dataset deleted after its run: one constant run.
-    The test plug-ins and budgets are registered only while the runs are made: the report
-    itself needs neither, and other tests must not see them.
+    The test plug-ins are registered only while the runs are made: the report itself needs
+    none, and other tests must not see them.
     """
     base = tmp_path_factory.mktemp("report")
     task = load_task("rsna-breast")
@@ -93,31 +84,33 @@ def report_runs(tmp_path_factory: pytest.TempPathFactory) -> ReportRuns:
         site = base / "site"
         _register(site)
         patch.syspath_prepend(str(site))
-        patch.setitem(BUDGETS, "tiny", TINY)
 
-        def run(data: Path, *args: str) -> RunRecord:
-            cfg, solution_args = parse_run_overrides(
+        def run(data: Path, budget: Budget, *args: str) -> RunRecord:
+            cfg, _, solution_args = parse_run_overrides(
                 [
                     "task=rsna-breast",
+                    f"budget={budget.name}",
                     f"results_dir={results}",
                     f"data.root={data}",
                     f"bootstrap={BOOTSTRAP}",
                     *args,
-                ]
+                ],
+                {budget.name: budget},
             )
-            return execute(cfg, solution_args, progress=lambda _msg: None)
+            return execute(cfg, budget, solution_args, progress=lambda _msg: None)
 
+        smoke = BUDGETS["smoke"]
         records = {
-            "low": run(root, "solution=constant", "solution.value=0.3", "budget=smoke"),
-            "high0": run(root, "solution=constant", "solution.value=0.7", "budget=smoke"),
-            "high1": run(root, "solution=constant", "solution.value=0.7", "budget=smoke", "seed=1"),
-            "twin": run(root, "solution=reporting", "solution.value=0.7", "budget=smoke"),
-            "crash": run(root, "solution=crashing", "budget=smoke"),
-            "gone": run(gone, "solution=constant", "budget=tiny"),
+            "low": run(root, smoke, "solution=constant", "solution.value=0.3"),
+            "high0": run(root, smoke, "solution=constant", "solution.value=0.7"),
+            "high1": run(root, smoke, "solution=constant", "solution.value=0.7", "seed=1"),
+            "twin": run(root, smoke, "solution=reporting", "solution.value=0.7"),
+            "crash": run(root, smoke, "solution=crashing"),
+            "gone": run(gone, make_budget("tiny"), "solution=constant"),
         }
         # The same budget name with a 2 s fit limit, so the sleepy run times out quickly.
-        patch.setitem(BUDGETS, "smoke", dataclasses.replace(BUDGETS["smoke"], fit_s=2))
-        records["timeout"] = run(root, "solution=sleepy", "solution.sleep_s=120", "budget=smoke")
+        short_smoke = dataclasses.replace(smoke, fit_s=2)
+        records["timeout"] = run(root, short_smoke, "solution=sleepy", "solution.sleep_s=120")
     shutil.rmtree(gone)
     return ReportRuns(results, records)
 

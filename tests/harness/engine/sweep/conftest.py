@@ -7,12 +7,14 @@ interpreter's sys.path (a sweep started as a command, Ray's workers) find the sa
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
 from harness.api import Budget
+from harness.cli import app
 from harness.engine.budgets import BUDGETS
 
 HERE = Path(__file__).parent
@@ -22,29 +24,6 @@ FAKE_SOLUTIONS = {
     "crashing": "fake_solutions:CrashingSolution",
     "probe": "probe_solutions:ProbeSolution",
 }
-
-QUICK = Budget(
-    name="quick",
-    description="test: fit may take 3 s",
-    device="cpu",
-    gpus=0,
-    gpu_memory_gb=None,
-    cpu_workers=1,
-    prepare_s=60,
-    fit_s=3,
-    predict_s=60,
-)
-ONE_GPU = Budget(
-    name="one-gpu",
-    description="test: asks for one GPU, computes on the CPU",
-    device="cpu",
-    gpus=1,
-    gpu_memory_gb=None,
-    cpu_workers=1,
-    prepare_s=60,
-    fit_s=60,
-    predict_s=60,
-)
 
 
 @pytest.fixture
@@ -59,8 +38,22 @@ def sweep_solutions(plugin_site: Callable[..., Path], monkeypatch: pytest.Monkey
     return site
 
 
+@pytest.fixture(scope="session")
+def test_budgets(make_budget: Callable[..., Budget]) -> Mapping[str, Budget]:
+    """The built-in budgets plus ``quick`` (fit may take 3 s) and ``one-gpu`` (asks for one
+    GPU, computes on the CPU), for ``plan_sweep(args, budgets)`` and ``invoke(..., obj=)``."""
+    extra = (make_budget("quick", fit_s=3), make_budget("one-gpu", gpus=1))
+    return {**BUDGETS, **{budget.name: budget for budget in extra}}
+
+
+SweepCommand = Callable[..., Result]
+
+
 @pytest.fixture
-def test_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Budgets known to this process only (local executor: runs are threads of the test)."""
-    monkeypatch.setitem(BUDGETS, QUICK.name, QUICK)
-    monkeypatch.setitem(BUDGETS, ONE_GPU.name, ONE_GPU)
+def sweep_command(test_budgets: Mapping[str, Budget]) -> SweepCommand:
+    """``sweep_command(*args)``: ``harness sweep`` invoked in-process, with the test budgets."""
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(app, ["sweep", *args], terminal_width=200, obj=test_budgets)
+
+    return invoke

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
-from typer.testing import CliRunner
+from typer.testing import Result
 
-from harness.cli import app
+from harness.api import Budget
 from harness.engine import gpu
 from harness.engine.record import RECORD_FILE, RunRecord
 from harness.engine.sweep.plan import plan_sweep
 
-pytestmark = pytest.mark.usefixtures("sweep_solutions", "test_budgets")
-runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("sweep_solutions")
 
 
 def _args(tmp_path: Path, root: Path, *extra: str) -> list[str]:
@@ -38,7 +38,10 @@ def _mlflow_runs(tmp_path: Path):
 
 
 def test_failures_are_isolated_and_a_second_sweep_skips_what_finished(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path,
+    tiny_breast_root: Path,
+    sweep_command: Callable[..., Result],
+    test_budgets: Mapping[str, Budget],
 ) -> None:
     args = _args(
         tmp_path,
@@ -48,7 +51,7 @@ def test_failures_are_isolated_and_a_second_sweep_skips_what_finished(
         "solution.sleep_s=60",
         "cpus=3",
     )
-    result = runner.invoke(app, ["sweep", *args], terminal_width=200)
+    result = sweep_command(*args)
 
     assert result.exit_code == 1, result.output
     by_solution = {r.solution: r for r in _records(tmp_path)}
@@ -59,51 +62,27 @@ def test_failures_are_isolated_and_a_second_sweep_skips_what_finished(
     assert "ValueError: boom in fit" in result.output
     assert "phase fit exceeded its 3 s limit" in result.output
     # the record and MLflow carry the hash the plan computed
-    plans = {p.label["solution"]: p.config_hash for p in plan_sweep(args[:-1])}
+    plans = {p.label["solution"]: p.config_hash for p in plan_sweep(args[:-1], test_budgets)}
     assert {r.solution: r.config_hash for r in _records(tmp_path)} == plans
     tagged = {
         r.data.tags["solution"]: r.data.tags["harness.config_hash"] for r in _mlflow_runs(tmp_path)
     }
     assert tagged == plans
 
-    again = runner.invoke(app, ["sweep", *args, "--dry-run"], terminal_width=200)
+    again = sweep_command(*args, "--dry-run")
     assert again.exit_code == 0, again.output
     assert "3 runs (2 queued, 1 done before)" in again.output
     assert len(_records(tmp_path)) == 3
 
-    skipped = runner.invoke(
-        app,
-        [
-            "sweep",
-            *_args(
-                tmp_path,
-                tiny_breast_root,
-                "solution=constant",
-                "budget=quick",
-                "solution.sleep_s=60",
-            ),
-        ],
-        terminal_width=200,
+    one_constant = _args(
+        tmp_path, tiny_breast_root, "solution=constant", "budget=quick", "solution.sleep_s=60"
     )
+    skipped = sweep_command(*one_constant)
     assert skipped.exit_code == 0, skipped.output
     assert "0 run(s) executed, 1 done before" in skipped.output
     assert len(_mlflow_runs(tmp_path)) == 3
 
-    forced = runner.invoke(
-        app,
-        [
-            "sweep",
-            *_args(
-                tmp_path,
-                tiny_breast_root,
-                "solution=constant",
-                "budget=quick",
-                "solution.sleep_s=60",
-            ),
-            "--force",
-        ],
-        terminal_width=200,
-    )
+    forced = sweep_command(*one_constant, "--force")
     assert forced.exit_code == 0, forced.output
     ok_runs = [r for r in _mlflow_runs(tmp_path) if r.data.tags["status"] == "ok"]
     assert len(ok_runs) == 2
@@ -112,7 +91,10 @@ def test_failures_are_isolated_and_a_second_sweep_skips_what_finished(
 
 @pytest.mark.skipif(gpu.nvml_available(), reason="fake device ids would reach NVML")
 def test_runs_share_gpus_one_each_and_cpu_runs_see_none(
-    tmp_path: Path, tiny_breast_root: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    tiny_breast_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sweep_command: Callable[..., Result],
 ) -> None:
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
     claims = tmp_path / "claims"
@@ -128,7 +110,7 @@ def test_runs_share_gpus_one_each_and_cpu_runs_see_none(
         "solution.rendezvous=2",
         "cpus=8",
     )
-    result = runner.invoke(app, ["sweep", *args], terminal_width=200)
+    result = sweep_command(*args)
 
     assert result.exit_code == 0, result.output
     records = _records(tmp_path)

@@ -2,39 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import Result
 
-from harness.cli import app
 from harness.engine.datasets import SYNTH_MANIFEST
 from harness.engine.record import RECORD_FILE, RunRecord
 
-pytestmark = pytest.mark.usefixtures("sweep_solutions", "test_budgets")
+pytestmark = pytest.mark.usefixtures("sweep_solutions")
 
 SYNTH = ("data.synth.n_patients=16", "data.synth.height=48", "data.synth.width=40")
+CONSTANT_QUICK = ("task=rsna-breast", "solution=constant", "budget=quick")
 
 
 def test_two_seeds_on_an_empty_results_folder_share_one_generated_dataset(
-    tmp_path: Path,
+    tmp_path: Path, sweep_command: Callable[..., Result]
 ) -> None:
     results = tmp_path / "results"
-    result = CliRunner().invoke(
-        app,
-        [
-            "sweep",
-            "task=rsna-breast",
-            "solution=constant",
-            "budget=quick",
-            "seed=11,12",
-            "bootstrap=0",
-            "data.synth.prevalence=0.5",
-            *SYNTH,
-            f"results_dir={results}",
-            "cpus=2",
-        ],
-        terminal_width=200,
+    result = sweep_command(
+        *CONSTANT_QUICK,
+        "seed=11,12",
+        "bootstrap=0",
+        "data.synth.prevalence=0.5",
+        *SYNTH,
+        f"results_dir={results}",
+        "cpus=2",
     )
 
     assert result.exit_code == 0, result.output
@@ -45,20 +39,15 @@ def test_two_seeds_on_an_empty_results_folder_share_one_generated_dataset(
     assert len(datasets) == 1 and (datasets[0] / SYNTH_MANIFEST).is_file()
 
 
-def test_a_missing_data_root_stops_the_sweep_before_any_run(tmp_path: Path) -> None:
+def test_a_missing_data_root_stops_the_sweep_before_any_run(
+    tmp_path: Path, sweep_command: Callable[..., Result]
+) -> None:
     results = tmp_path / "results"
-    result = CliRunner().invoke(
-        app,
-        [
-            "sweep",
-            "task=rsna-breast",
-            "solution=constant",
-            "budget=quick",
-            "seed=0,1",
-            f"data.root={tmp_path / 'nowhere'}",
-            f"results_dir={results}",
-        ],
-        terminal_width=200,
+    result = sweep_command(
+        *CONSTANT_QUICK,
+        "seed=0,1",
+        f"data.root={tmp_path / 'nowhere'}",
+        f"results_dir={results}",
     )
 
     assert result.exit_code == 2, result.output

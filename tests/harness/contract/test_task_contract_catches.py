@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.contract.task import TaskConformanceError, assert_task_conforms
 from harness.kit.stats import GroupStatistics, mean_of_rows
-from harness.task_conformance import TaskConformanceError, assert_task_conforms
 from tasks.rsna_breast import RsnaBreastTask
 
 

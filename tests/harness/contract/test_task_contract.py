@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.contract.task import assert_task_conforms
 from harness.engine.registry import load_task, task_names
-from harness.task_conformance import assert_task_conforms
 
 
 @pytest.mark.parametrize("name", task_names())
