@@ -78,13 +78,13 @@ class TrainingPlan:
     def elapsed(self) -> float:
         return self.clock() - self.started
 
-    def expected_unit_s(self) -> float:
+    def _expected_unit_s(self, elapsed: float) -> float:
         """How long the next unit is expected to take (0 before any unit was timed)."""
         if self.pace == "slowest":
             return self.slowest
         if self.pace == "last":
             return self.last
-        return self.elapsed() / max(1, self.done)
+        return elapsed / max(1, self.done)
 
     def record(self, unit_s: float = 0.0) -> None:
         """Count a finished unit that took ``unit_s`` (the ``"mean"`` pace reads the clock
@@ -93,8 +93,9 @@ class TrainingPlan:
         self.last = unit_s
         self.slowest = max(self.slowest, unit_s)
         if self.revision in ("shrink", "refit"):
-            left = self.seconds - self.elapsed()
-            fits = max(0, math.floor(left / (self.margin * max(self.expected_unit_s(), 1e-9))))
+            elapsed = self.elapsed()
+            unit_s = max(self._expected_unit_s(elapsed), 1e-9)
+            fits = max(0, math.floor((self.seconds - elapsed) / (self.margin * unit_s)))
             ceiling = self.planned if self.revision == "shrink" else self.units
             self.planned = min(ceiling, self.done + fits)
         elif self.revision == "measured":
@@ -116,8 +117,9 @@ class TrainingPlan:
         """Whether another unit is planned and, by the pace so far, fits in the seconds left."""
         if self.done >= self.planned:
             return False
-        expected = self.expected_unit_s() if self.done or self.slowest else 0.0
-        return not expected or self.elapsed() + self.margin * expected <= self.seconds
+        elapsed = self.elapsed()
+        expected = self._expected_unit_s(elapsed) if self.done or self.slowest else 0.0
+        return not expected or elapsed + self.margin * expected <= self.seconds
 
     def progress(self, units_done: float) -> float:
         """How far along training is: the larger of the units' and the seconds' share used."""
