@@ -54,7 +54,8 @@ class TrainingPlan:
         clock: Callable[[], float] | None = None,
     ) -> None:
         """``slowest_s``: the slowest unit seen before (an earlier fold's epoch), so that a plan
-        can refuse even its first unit; 0 when none was timed. ``clock``: time.monotonic."""
+        can refuse even its first unit; 0 when none was timed. ``clock`` (a fake one in tests)
+        defaults to time.monotonic."""
         self.units = units
         self.seconds = seconds
         self.margin = margin
