@@ -1,4 +1,5 @@
-"""Deterministic holdout splits of a Kaggle train set, grouped and stratified.
+"""Deterministic holdout splits of a Kaggle train set, and cross-validation folds of the
+training side, both grouped and stratified.
 
 Every task holds out part of the public train set (the competitions' test labels are private).
 Groups (patients, studies, images) rather than rows are assigned to a side, so that no
@@ -14,7 +15,9 @@ import hashlib
 import math
 from collections.abc import Collection, Hashable, Sequence
 
+import numpy as np
 import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold
 
 
 def holdout_size(n: int, fraction: float, *, singleton_held_out: bool = False) -> int:
@@ -73,3 +76,36 @@ def grouped_holdout(
         ordered_table.loc[~in_holdout].reset_index(drop=True),
         ordered_table.loc[in_holdout].reset_index(drop=True),
     )
+
+
+def grouped_folds(
+    frame: pd.DataFrame,
+    *,
+    group: str,
+    label: str,
+    n_folds: int,
+    seed: int,
+    unstratified_when_sparse: bool = False,
+) -> np.ndarray:
+    """The cross-validation fold (0 .. n_folds - 1) of each row of ``frame``.
+
+    StratifiedGroupKFold over the ``group`` values (patients), stratified on whether a group
+    has any positive ``label``, shuffled with ``seed``: a group's rows share one fold, the
+    positive groups are spread evenly, and the same frame and seed give the same folds whatever
+    the row order. With ``unstratified_when_sparse``, a stratum of fewer groups than folds
+    makes the split unstratified instead of leaving some folds without it.
+    """
+    if n_folds < 2:
+        raise ValueError(f"folds must be at least 2, got {n_folds}")
+    positive = frame.groupby(group, sort=True)[label].max().astype(int)
+    if len(positive) < n_folds:
+        raise ValueError(f"{n_folds} folds need at least {n_folds} groups, got {len(positive)}")
+    ids = positive.index.to_numpy()
+    strata = positive.to_numpy()
+    if unstratified_when_sparse and np.bincount(strata, minlength=2).min() < n_folds:
+        strata = np.zeros_like(strata)
+    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    fold_of: dict[object, int] = {}
+    for fold, (_, held_out) in enumerate(splitter.split(ids, strata, groups=ids)):
+        fold_of.update(dict.fromkeys(ids[held_out].tolist(), fold))
+    return frame[group].map(fold_of).to_numpy(dtype=np.int64)

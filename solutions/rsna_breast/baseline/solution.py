@@ -19,6 +19,7 @@ from torch import nn
 from harness.api import DataView, RunContext, Solution
 from harness.kit.amp import Precision
 from harness.kit.models import create_backbone
+from harness.kit.training import TrainingPlan, scaled_step
 from solutions.rsna_breast.baseline.images import load_images
 
 
@@ -113,8 +114,10 @@ class BaselineSolution(Solution):
         precision = Precision.for_device(device)
         scaler = precision.scaler(device)
 
-        epochs_run = 0
-        for epoch in range(cfg.epochs):
+        # Another epoch only while 1.5 x the last one fits in what is left of the fit budget.
+        plan = TrainingPlan(cfg.epochs, ctx.budget.remaining(), margin=1.5, pace="last")
+        while plan.another():
+            epoch = plan.done
             started = time.monotonic()
             model.train()
             order = torch.randperm(len(y), generator=generator)
@@ -125,21 +128,17 @@ class BaselineSolution(Solution):
                 with precision.autocast(device):
                     logits = model(batch).squeeze(1)
                 loss = loss_fn(logits.float(), y[idx].to(device))
-                optimiser.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimiser)
-                scaler.update()
+                scaled_step(loss, optimiser, scaler)
                 schedule.step()
                 total += float(loss) * len(idx)
-            epochs_run += 1
             epoch_s = time.monotonic() - started
-            ctx.progress(epochs_run, cfg.epochs, unit="epoch", items=epochs_run * len(y))
+            plan.record(epoch_s)
+            ctx.progress(plan.done, cfg.epochs, unit="epoch", items=plan.done * len(y))
             ctx.report({"train_loss": total / len(y), "epoch_s": epoch_s}, step=epoch)
             ctx.log.info("epoch %d: loss %.4f (%.1f s)", epoch, total / len(y), epoch_s)
-            if ctx.budget.remaining() < 1.5 * epoch_s:
-                ctx.log.info("stopping: %.0f s left in the fit budget", ctx.budget.remaining())
-                break
-        ctx.record_fact("epochs_run", epochs_run)
+        if plan.done < cfg.epochs:
+            ctx.log.info("stopping: %.0f s left in the fit budget", ctx.budget.remaining())
+        ctx.record_fact("epochs_run", plan.done)
         self.model = model
 
     @torch.no_grad()

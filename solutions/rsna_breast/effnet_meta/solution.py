@@ -31,8 +31,9 @@ from sklearn.compose import ColumnTransformer
 from torch import nn
 
 from harness.api import DataView, RunContext, Solution
+from harness.kit.splits import grouped_folds
+from harness.kit.training import TrainingPlan, scaled_step, state_snapshot
 from solutions.rsna_breast.effnet_meta.features import fit_features, tabular_matrix
-from solutions.rsna_breast.effnet_meta.folds import patient_folds
 from solutions.rsna_breast.effnet_meta.images import load_images
 from solutions.rsna_breast.effnet_meta.model import FusionNet, build_fusion_net
 from tasks.rsna_breast.metric import pfbeta
@@ -172,10 +173,7 @@ class _FoldTrainer:
                 logits = self.net(batch, torch.from_numpy(self.tabular[idx]).to(self.device))
             targets = torch.from_numpy(self.labels[idx]).to(self.device)
             loss = self.loss_fn(logits.float(), targets)
-            self.optimiser.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimiser)
-            self.scaler.update()
+            scaled_step(loss, self.optimiser, self.scaler)
             total += loss.item() * len(idx)
             seen += len(idx)
         return total / max(seen, 1)
@@ -189,9 +187,6 @@ class _FoldTrainer:
         loss = float(self.loss_fn(logits.to(self.device), targets.to(self.device)))
         self.plateau.step(loss)
         return loss, torch.sigmoid(logits).numpy().astype(np.float64)
-
-    def snapshot(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().to("cpu", copy=True) for k, v in self.net.state_dict().items()}
 
     def restore(self, state: dict[str, torch.Tensor]) -> _FoldModel:
         self.net.load_state_dict(state)
@@ -242,7 +237,11 @@ class EffnetMetaSolution(Solution):
         frame = train.frame.reset_index(drop=True)
         labels = frame["cancer"].to_numpy(dtype=np.float32)
         breasts = frame["prediction_id"].to_numpy()
-        folds = patient_folds(frame, cfg.folds, ctx.seed)
+        # Cancer patients spread evenly over the folds, as the write-up's notebooks did: with
+        # ~2% positives a plain patient split can leave a fold without cancer (pF1 always 0).
+        folds = grouped_folds(
+            frame, group="patient_id", label="cancer", n_folds=cfg.folds, seed=ctx.seed
+        )
         self.fallback_probability = float(labels[ok].mean()) if ok.any() else 0.0
         generator = torch.Generator().manual_seed(ctx.seed)
         out_of_fold = np.full(len(frame), np.nan)
@@ -257,8 +256,10 @@ class EffnetMetaSolution(Solution):
             )
 
         for fold in range(cfg.folds):
-            fold_started = time.monotonic()
             fold_budget = ctx.budget.remaining() * _BUDGET_SHARE / (cfg.folds - fold)
+            plan = TrainingPlan(
+                cfg.epochs, fold_budget, margin=_EPOCH_SAFETY, slowest_s=slowest_epoch_s
+            )
             valid = np.flatnonzero((folds == fold) & ok)
             trainer = _FoldTrainer(
                 cfg,
@@ -272,24 +273,14 @@ class EffnetMetaSolution(Solution):
             if not labels[valid].any():
                 ctx.log.warning("fold %d has no cancer to validate on: its pF1 is always 0", fold)
             best: _BestEpoch | None = None
-            epoch = 0
-            while epoch < cfg.epochs:
-                spent = time.monotonic() - fold_started
-                if slowest_epoch_s and spent + _EPOCH_SAFETY * slowest_epoch_s > fold_budget:
-                    ctx.log.info(
-                        "fold %d: stopping after %d epochs, its %.0f s share of the fit budget "
-                        "would not hold another",
-                        fold,
-                        epoch,
-                        fold_budget,
-                    )
-                    break
+            while plan.another():
+                epoch = plan.done
                 started = time.monotonic()
                 train_loss = trainer.train_epoch(generator)
                 val_loss, probabilities = trainer.validate()
                 val_pf1 = _breast_pf1(breasts[valid], labels[valid], probabilities)
                 epoch_s = time.monotonic() - started
-                slowest_epoch_s = max(slowest_epoch_s, epoch_s)
+                plan.record(epoch_s)
                 metrics = {
                     "fold": fold,
                     "train_loss": train_loss,
@@ -309,10 +300,19 @@ class EffnetMetaSolution(Solution):
                     epoch_s,
                 )
                 if best is None or best.beaten_by(val_pf1, val_loss):
-                    best = _BestEpoch(epoch, val_pf1, val_loss, trainer.snapshot(), probabilities)
-                epoch += 1
-
-            epochs_run.append(epoch)
+                    best = _BestEpoch(
+                        epoch, val_pf1, val_loss, state_snapshot(trainer.net), probabilities
+                    )
+            if plan.done < cfg.epochs:
+                ctx.log.info(
+                    "fold %d: stopping after %d epochs, its %.0f s share of the fit budget "
+                    "would not hold another",
+                    fold,
+                    plan.done,
+                    fold_budget,
+                )
+            slowest_epoch_s = plan.slowest
+            epochs_run.append(plan.done)
             if best is None:
                 ctx.log.warning("fold %d: no time left for a single epoch; fold skipped", fold)
                 continue

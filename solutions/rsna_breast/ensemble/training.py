@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from harness.api import RunContext
 from harness.kit.amp import Precision
+from harness.kit.training import TrainingPlan, scaled_step, warmup_cosine
 from solutions.rsna_breast.ensemble.config import EnsembleConfig
 from solutions.rsna_breast.ensemble.model import BreastNet
 from solutions.rsna_breast.ensemble.threshold import best_threshold
@@ -99,34 +100,16 @@ def _to_device(images: torch.Tensor, device: torch.device, channels_last: bool) 
     return images.contiguous(memory_format=torch.channels_last) if channels_last else images
 
 
-class BudgetCosine:
-    """Cosine learning-rate decay over whichever runs out first: the epochs or the time.
+def member_plan(epochs: int, seconds: float) -> TrainingPlan:
+    """Whole epochs, at most ``epochs``, while another (1.2 x the last one) fits in ``seconds``."""
+    return TrainingPlan(epochs, seconds, margin=1.2, pace="last")
 
-    Progress is the larger of ``epoch / max_epochs`` and ``elapsed / seconds``, so a run cut
-    short by its budget still anneals its learning rate instead of stopping at the peak.
-    The first 5% of progress warms up linearly.
-    """
 
-    def __init__(self, base_lr: float, seconds: float, max_epochs: int) -> None:
-        self.base_lr = base_lr
-        self.seconds = max(seconds, 1e-9)
-        self.max_epochs = max_epochs
-        self.started = time.monotonic()
-
-    def progress(self, epoch: float) -> float:
-        elapsed = (time.monotonic() - self.started) / self.seconds
-        return min(1.0, max(epoch / self.max_epochs, elapsed))
-
-    def lr(self, epoch: float) -> float:
-        progress = self.progress(epoch)
-        if progress < 0.05:
-            return self.base_lr * max(progress / 0.05, 0.01)
-        return self.base_lr * 0.5 * (1 + math.cos(math.pi * (progress - 0.05) / 0.95))
-
-    def finished(self, epochs_done: int, extra_s: float) -> bool:
-        """True when the epochs are done or another epoch (``extra_s``) would overrun."""
-        elapsed = time.monotonic() - self.started
-        return epochs_done >= self.max_epochs or elapsed + extra_s > self.seconds
+def member_lr(plan: TrainingPlan, base_lr: float, epochs_done: float) -> float:
+    """Cosine decay over whichever runs out first, the epochs or the time, after a linear
+    warm-up over the first 5% (from 1% of ``base_lr``): a run cut short by its budget still
+    anneals its learning rate instead of stopping at the peak."""
+    return warmup_cosine(base_lr, plan.progress(epochs_done), 1.0, warmup=0.05, warmup_min=0.01)
 
 
 @dataclass
@@ -170,7 +153,7 @@ def train_member(
     n_negatives = min(
         len(negatives), max(cfg.batch_size, math.ceil(cfg.negative_fraction * len(negatives)))
     )
-    schedule = BudgetCosine(cfg.lr, seconds, cfg.epochs)
+    plan = member_plan(cfg.epochs, seconds)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(cfg.pos_weight, device=device))
     generator = torch.Generator().manual_seed(ctx.seed * 1000 + index)
     rng = np.random.default_rng(ctx.seed * 1000 + index)
@@ -179,9 +162,9 @@ def train_member(
     val_truth = breast_probabilities(val_ids, val_labels, "max").to_numpy()
 
     best: tuple[float, int, dict[str, torch.Tensor], np.ndarray] | None = None
-    epochs_run = 0
     seen = 0
-    for epoch in range(cfg.epochs):
+    while plan.another():
+        epoch = plan.done
         epoch_started = time.monotonic()
         chosen = np.concatenate([positives, rng.choice(negatives, n_negatives, replace=False)])
         subset = CropDataset([files[i] for i in chosen], labels[chosen].astype(np.float32))
@@ -197,16 +180,13 @@ def train_member(
         total = 0.0
         for step, (images, targets) in enumerate(loader):
             for group in optimiser.param_groups:
-                group["lr"] = schedule.lr(epoch + step / len(loader))
+                group["lr"] = member_lr(plan, cfg.lr, epoch + step / len(loader))
             images = augment(_to_device(images, device, False), generator)
             images = _to_device(images, device, cfg.channels_last)
             with precision.autocast(device):
                 logits = model(images)
             loss = loss_fn(logits.float(), targets.to(device))
-            optimiser.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimiser)
-            scaler.update()
+            scaled_step(loss, optimiser, scaler)
             total += float(loss.detach()) * len(targets)
             seen += len(targets)
             ctx.progress(
@@ -215,7 +195,6 @@ def train_member(
                 unit=f"{name} batch",
                 items=seen,
             )
-        epochs_run += 1
         val_probs = predict_probabilities(model, val_files, cfg, device, workers)
         val_scores = breast_probabilities(val_ids, val_probs, cfg.aggregate).to_numpy()
         with warnings.catch_warnings():
@@ -228,7 +207,7 @@ def train_member(
             "val_pf1": val_pf1,
             "val_pf1_binarised": val_f1,
             "epoch_s": epoch_s,
-            "lr": schedule.lr(epoch + 1),
+            "lr": member_lr(plan, cfg.lr, epoch + 1),
         }
         report({f"{name}.{k}": v for k, v in metrics.items()}, epoch)
         ctx.log.info(
@@ -243,13 +222,11 @@ def train_member(
         # Keep the epoch whose binarised validation pF1 (what is submitted) is best.
         if best is None or val_f1 >= best[0]:
             best = (val_f1, epoch, copy.deepcopy(model.state_dict()), val_probs)
-        if schedule.finished(epoch + 1, extra_s=1.2 * epoch_s):
-            ctx.log.info(
-                "%s: stopping after %d epochs, its share of the fit budget is used",
-                name,
-                epochs_run,
-            )
-            break
+        plan.record(epoch_s)
+    if plan.done < cfg.epochs:
+        ctx.log.info(
+            "%s: stopping after %d epochs, its share of the fit budget is used", name, plan.done
+        )
     assert best is not None
     model.load_state_dict(best[2])
-    return MemberResult(model, epochs_run, best[1], best[0], best[3])
+    return MemberResult(model, plan.done, best[1], best[0], best[3])

@@ -1,4 +1,5 @@
-"""A warm-up + cosine learning-rate schedule whose length follows the time budget.
+"""The recipe's optimiser steps and learning rate: as many steps as fit the time budget, a
+linear warm-up over the first 5% of them, then a cosine down to 2% of the peak.
 
 Training runs at most ``max_steps``. After the first few steps their pace tells how many fit
 in ``seconds``, and the cosine is stretched over that many, so that training stopped by the
@@ -8,47 +9,19 @@ nothing depends on timing and two runs with one seed are identical.
 
 from __future__ import annotations
 
-import math
-import time
-
 import torch
 
-_MEASURE_STEPS = 3
-_SAFETY = 0.9
+from harness.kit.training import TrainingPlan, warmup_cosine
 
 
-class BudgetCosine:
-    def __init__(
-        self, optimiser: torch.optim.Optimizer, lr: float, max_steps: int, seconds: float
-    ) -> None:
-        self.optimiser, self.lr, self.seconds = optimiser, lr, seconds
-        self.planned = max(1, max_steps)
-        self.warmup = max(1, self.planned // 20)
-        self.steps = 0
-        self._started = self._first_done = time.monotonic()
-        self._apply()
+def step_plan(max_steps: int, seconds: float) -> TrainingPlan:
+    """Steps while the mean step so far still fits; planned from the pace of steps 2-4."""
+    return TrainingPlan(max(1, max_steps), seconds, pace="mean", revision="measured")
 
-    def step(self) -> None:
-        """Count a finished optimiser step and set the next step's rate."""
-        self.steps += 1
-        if self.steps == 1:  # the first step pays for warm-up: measure the pace after it
-            self._first_done = time.monotonic()
-        elif self.steps == 1 + _MEASURE_STEPS:
-            pace = (time.monotonic() - self._first_done) / _MEASURE_STEPS
-            self.planned = max(self.steps, min(self.planned, int(_SAFETY * self.seconds / pace)))
-        self._apply()
 
-    def done(self) -> bool:
-        """The planned steps are run, or another one would overrun the seconds."""
-        elapsed = time.monotonic() - self._started
-        pace = elapsed / max(1, self.steps)
-        return self.steps >= self.planned or elapsed + pace > self.seconds
-
-    def _apply(self) -> None:
-        if self.steps < self.warmup:
-            factor = (self.steps + 1) / self.warmup
-        else:
-            progress = min(1.0, (self.steps - self.warmup) / max(1, self.planned - self.warmup))
-            factor = 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
-        for group in self.optimiser.param_groups:
-            group["lr"] = self.lr * factor
+def set_step_lr(optimiser: torch.optim.Optimizer, plan: TrainingPlan, lr: float) -> None:
+    """Set the rate of the next step (the warm-up spans 5% of the steps first planned)."""
+    warmup = max(1, plan.units // 20)
+    rate = warmup_cosine(lr, plan.done, plan.planned, warmup=warmup, floor=0.02, step_warmup=True)
+    for group in optimiser.param_groups:
+        group["lr"] = rate

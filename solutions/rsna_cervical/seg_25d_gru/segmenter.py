@@ -17,7 +17,8 @@ from torch import nn
 
 from harness.api import HarnessError
 from harness.kit.amp import Precision
-from solutions.rsna_cervical.seg_25d_gru.schedule import BudgetCosine
+from harness.kit.training import scaled_step
+from solutions.rsna_cervical.seg_25d_gru.schedule import set_step_lr, step_plan
 from solutions.rsna_cervical.seg_25d_gru.volumes import N_CLASSES, stack_25d
 
 
@@ -69,7 +70,8 @@ def train_unet(
         return 0
     model.to(device).train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    schedule = BudgetCosine(optimiser, lr, epochs * -(-len(pairs) // batch_size), seconds)
+    plan = step_plan(epochs * -(-len(pairs) // batch_size), seconds)
+    set_step_lr(optimiser, plan, lr)
     precision = Precision.for_device(device)
     scaler = precision.scaler(device)
     import segmentation_models_pytorch as smp
@@ -91,18 +93,16 @@ def train_unet(
             with precision.autocast(device):
                 logits = model(inputs)
             loss = cross_entropy(logits.float(), targets) + dice(logits.float(), targets)
-            optimiser.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimiser)
-            scaler.update()
-            schedule.step()
+            scaled_step(loss, optimiser, scaler)
+            plan.record()
+            set_step_lr(optimiser, plan, lr)
             total, seen = total + float(loss.detach()) * len(batch), seen + len(batch)
-            if schedule.done():
+            if not plan.another():
                 break
         log(epoch, total / seen, time.monotonic() - started)
-        if schedule.done():
+        if not plan.another():
             break
-    return schedule.steps
+    return plan.done
 
 
 @torch.no_grad()

@@ -12,13 +12,14 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from harness.kit.amp import Precision
+from harness.kit.training import scaled_step
 from solutions.rsna_cervical.seg_25d_gru.crops import VertebraBox, crop_study, dicom_slice_reader
 from solutions.rsna_cervical.seg_25d_gru.model import (
     VertebraGru,
     competition_loss,
     log_probabilities,
 )
-from solutions.rsna_cervical.seg_25d_gru.schedule import BudgetCosine
+from solutions.rsna_cervical.seg_25d_gru.schedule import set_step_lr, step_plan
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ def train_stage2(
     """
     model.to(device).train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    schedule = BudgetCosine(optimiser, lr, epochs * -(-len(data) // batch_size), seconds)
+    plan = step_plan(epochs * -(-len(data) // batch_size), seconds)
+    set_step_lr(optimiser, plan, lr)
     precision = Precision.for_device(device)
     scaler = precision.scaler(device)
     targets = torch.from_numpy(labels.astype(np.float32))
@@ -113,18 +115,16 @@ def train_stage2(
                 logits.float(), None if overall is None else overall.float()
             )
             loss = competition_loss(log_p, log_not_p, targets[idx].to(device))
-            optimiser.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimiser)
-            scaler.update()
-            schedule.step()
+            scaled_step(loss, optimiser, scaler)
+            plan.record()
+            set_step_lr(optimiser, plan, lr)
             total, seen = total + float(loss.detach()) * len(idx), seen + len(idx)
-            if schedule.done():
+            if not plan.another():
                 break
         log(epoch, total / seen, time.monotonic() - started)
-        if schedule.done():
+        if not plan.another():
             break
-    return schedule.steps
+    return plan.done
 
 
 @torch.no_grad()

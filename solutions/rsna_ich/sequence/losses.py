@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from harness.kit.losses import column_weighted_bce
 from tasks.rsna_ich.layout import SUBTYPES
 from tasks.rsna_ich.metric import row_weights, weighted_log_loss
 
@@ -18,9 +18,7 @@ SUBTYPE_WEIGHTS = torch.from_numpy(row_weights(list(SUBTYPES))).float()
 
 def weighted_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The metric's weighted log loss of (N, 6) logits against (N, 6) 0/1 targets."""
-    weights = SUBTYPE_WEIGHTS.to(logits.device)
-    losses = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none")
-    return (losses * weights).sum() / (weights.sum() * len(targets))
+    return column_weighted_bce(logits, targets, SUBTYPE_WEIGHTS)
 
 
 def metric_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:

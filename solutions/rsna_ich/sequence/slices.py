@@ -8,7 +8,6 @@ parameters. Images stay on disk and are read by the DataLoader: the full Kaggle 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,11 +15,9 @@ import cv2
 import numpy as np
 
 from harness.kit.imaging.cache import ArrayCache
-from harness.kit.imaging.dicom import DicomReadError
 from harness.kit.imaging.roi import Box, crop_to_box
+from harness.kit.slices import prepare_slices as prepare
 from tasks.rsna_ich.imaging import windowed_slice
-
-log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
 """Bump when the preprocessing changes in a way its parameters do not capture."""
@@ -81,18 +78,4 @@ def prepare_slices(
     by name and left out (None), never fatal."""
     params = {"size": size, "crop_head": crop_head, "windows": 3, "v": CACHE_VERSION}
     cache = ArrayCache(cache_dir / "sequence-slices", params)
-    files: list[Path | None] = []
-    for path in map(Path, paths):
-        key = cache.key(path)
-        target = cache.file(key)
-        if not target.is_file():
-            try:
-                cache.save(key, slice_image(path, size, crop_head=crop_head))
-            except DicomReadError as exc:
-                log.warning("skipping unreadable slice: %s", exc)
-                files.append(None)
-                continue
-        files.append(target)
-    missing = sum(f is None for f in files)
-    log.info("%d slices ready at %dx%d, %d unreadable", len(files) - missing, size, size, missing)
-    return files
+    return prepare(paths, cache, lambda path: slice_image(path, size, crop_head=crop_head)).files

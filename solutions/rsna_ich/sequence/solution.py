@@ -30,9 +30,10 @@ import pandas as pd
 import torch
 
 from harness.api import DataView, RunContext, Solution
+from harness.kit.splits import grouped_folds
 from solutions.rsna_ich.sequence.cnn import SliceCnn
 from solutions.rsna_ich.sequence.config import PRESETS, SequenceConfig
-from solutions.rsna_ich.sequence.folds import fold_rows, patient_folds
+from solutions.rsna_ich.sequence.folds import fold_rows
 from solutions.rsna_ich.sequence.losses import metric_loss
 from solutions.rsna_ich.sequence.sequence_model import SliceSequenceModel
 from solutions.rsna_ich.sequence.sequences import series_sequences
@@ -116,7 +117,9 @@ class SequenceSolution(Solution):
     def _fit_cnns(self, frame: pd.DataFrame, data: FoldData, ctx: RunContext) -> OutOfFold:
         """Stage 1: one CNN per fold, each with an equal share of stage 1's time left."""
         cfg = self.config
-        folds = patient_folds(frame, cfg.folds, ctx.seed)
+        folds = grouped_folds(
+            frame, group="PatientID", label="any", n_folds=cfg.folds, seed=ctx.seed
+        )
         share = cfg.cnn_time_fraction if cfg.use_sequence else _SLACK
         deadline = time.monotonic() + ctx.budget.remaining() * share
         results: list[FoldResult] = []

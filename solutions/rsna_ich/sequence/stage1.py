@@ -9,7 +9,6 @@ exactly one CNN, the one that did not see it.
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Callable
@@ -18,21 +17,38 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 from torchvision.transforms import v2
 
 from harness.kit.amp import Precision
+from harness.kit.slices import SliceDataset
+from harness.kit.training import (
+    TrainingPlan,
+    scaled_step,
+    state_snapshot,
+    warmup_cosine,
+    with_state,
+)
 from solutions.rsna_ich.sequence.cnn import SliceCnn
 from solutions.rsna_ich.sequence.config import SequenceConfig
 from solutions.rsna_ich.sequence.folds import FoldRows
 from solutions.rsna_ich.sequence.losses import metric_loss, weighted_bce
-from solutions.rsna_ich.sequence.schedule import EpochPlan, cosine
 from tasks.rsna_ich.layout import SUBTYPES
 
 log = logging.getLogger(__name__)
 
 Reporter = Callable[[dict[str, float], int], None]
 """Takes one epoch's metrics and the epoch's number within its fold."""
+
+EPOCH_MARGIN = 1.25
+"""Another epoch is planned only if 1.25 x the slowest one so far still fits (on shared cores
+an epoch's time can jump)."""
+
+
+def epoch_plan(epochs: int, seconds: float) -> TrainingPlan:
+    """At least one and at most ``epochs`` epochs; after each the plan shrinks to what still
+    fits, so the cosine over ``planned`` ends at a low rate when the budget ends training."""
+    return TrainingPlan(max(1, epochs), seconds, margin=EPOCH_MARGIN, revision="shrink")
 
 
 def train_transform() -> v2.Compose:
@@ -47,28 +63,6 @@ def train_transform() -> v2.Compose:
     )
 
 
-class SliceDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
-    """Cached uint8 slices as float (3, H, W) in [0, 1], augmented when ``transform`` is set."""
-
-    def __init__(
-        self, files: list[Path], labels: np.ndarray | None, transform: v2.Compose | None = None
-    ) -> None:
-        self.files = files
-        self.labels = (
-            np.zeros((len(files), len(SUBTYPES)), np.float32) if labels is None else labels
-        )
-        self.transform = transform
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = torch.from_numpy(np.load(self.files[index])).float().div_(255.0)
-        if self.transform is not None:
-            image = self.transform(image)
-        return image, torch.from_numpy(np.asarray(self.labels[index], dtype=np.float32))
-
-
 @torch.no_grad()
 def embed(
     model: SliceCnn, files: list[Path], batch_size: int, device: torch.device, workers: int
@@ -76,7 +70,7 @@ def embed(
     """(N, 6) probabilities and (N, D) float32 embeddings of ``files``, in their order."""
     model.eval()
     precision = Precision.for_device(device)
-    loader = DataLoader(SliceDataset(files, None), batch_size=batch_size, num_workers=workers)
+    loader = DataLoader(SliceDataset(files), batch_size=batch_size, num_workers=workers)
     probabilities = [np.zeros((0, len(SUBTYPES)), np.float32)]
     embeddings = [np.zeros((0, model.embedding_size), np.float32)]
     for images, _ in loader:
@@ -130,7 +124,7 @@ class FoldTrainer:
         self.step = 0
 
     def lr(self, planned_epochs: int) -> float:
-        return cosine(self.cfg.lr, self.step, self.steps_per_epoch * planned_epochs)
+        return warmup_cosine(self.cfg.lr, self.step, self.steps_per_epoch * planned_epochs)
 
     def train_epoch(self, planned_epochs: int, deadline: float) -> float:
         """One pass in random order (torch's global generator), cut short at ``deadline``;
@@ -158,22 +152,11 @@ class FoldTrainer:
             with self.precision.autocast(self.device):
                 logits, _ = self.model(images)
             loss = weighted_bce(logits, targets.to(self.device))
-            self.optimiser.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimiser)
-            self.scaler.update()
+            scaled_step(loss, self.optimiser, self.scaler)
             self.step += 1
             total += float(loss.detach()) * len(targets)
             seen += len(targets)
         return total / max(seen, 1)
-
-    def snapshot(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
-
-    def restored(self, state: dict[str, torch.Tensor]) -> SliceCnn:
-        model = copy.deepcopy(self.model)
-        model.load_state_dict(state)
-        return model.eval()
 
 
 @dataclass
@@ -207,7 +190,7 @@ def train_fold(
     trainer = FoldTrainer(
         cfg, fit_files, data.labels[rows.fit], data.device, data.workers, data.init_seed
     )
-    plan = EpochPlan(cfg.epochs, seconds)
+    plan = epoch_plan(cfg.epochs, seconds)
     best: tuple[float, dict[str, torch.Tensor], np.ndarray, np.ndarray] | None = None
     while plan.another():
         started = time.monotonic()
@@ -237,10 +220,10 @@ def train_fold(
             epoch_s,
         )
         if best is None or val_loss < best[0]:
-            best = (val_loss, trainer.snapshot(), probabilities, embeddings)
-    assert best is not None  # EpochPlan plans at least one epoch
+            best = (val_loss, state_snapshot(trainer.model), probabilities, embeddings)
+    assert best is not None  # the epoch plan runs at least one epoch
     return FoldResult(
-        model=trainer.restored(best[1]),
+        model=with_state(trainer.model, best[1]),
         rows=rows,
         probabilities=best[2],
         embeddings=best[3],

@@ -17,12 +17,12 @@ import numpy as np
 import torch
 
 from harness.kit.amp import Precision
+from harness.kit.training import scaled_step, state_snapshot, warmup_cosine
 from solutions.rsna_ich.sequence.config import SequenceConfig
 from solutions.rsna_ich.sequence.losses import metric_loss, weighted_bce
-from solutions.rsna_ich.sequence.schedule import EpochPlan, cosine
 from solutions.rsna_ich.sequence.sequence_model import SliceSequenceModel
 from solutions.rsna_ich.sequence.sequences import pad_series, series_features
-from solutions.rsna_ich.sequence.stage1 import Reporter
+from solutions.rsna_ich.sequence.stage1 import Reporter, epoch_plan
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def train_sequence_fold(
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.seq_lr)
     steps_per_epoch = -(-len(fit) // cfg.seq_batch_size)
     held_out_labels = np.concatenate([labels[i] for i in held_out])
-    plan = EpochPlan(cfg.seq_epochs, seconds)
+    plan = epoch_plan(cfg.seq_epochs, seconds)
     best: tuple[float, dict[str, torch.Tensor], list[np.ndarray]] | None = None
     step = 0
     while plan.another():
@@ -109,14 +109,11 @@ def train_sequence_fold(
             batch = batch.to(device)
             assert batch.labels is not None
             for group in optimiser.param_groups:
-                group["lr"] = cosine(cfg.seq_lr, step, steps_per_epoch * plan.planned)
+                group["lr"] = warmup_cosine(cfg.seq_lr, step, steps_per_epoch * plan.planned)
             with precision.autocast(device):
                 logits = model(batch.features, batch.lengths)
             loss = weighted_bce(logits[batch.mask], batch.labels[batch.mask])
-            optimiser.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimiser)
-            scaler.update()
+            scaled_step(loss, optimiser, scaler)
             step += 1
             slices = int(batch.mask.sum())
             total += float(loss.detach()) * slices
@@ -131,9 +128,8 @@ def train_sequence_fold(
             plan.done - 1,
         )
         if best is None or val_loss < best[0]:
-            state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-            best = (val_loss, state, probabilities)
-    assert best is not None  # EpochPlan plans at least one epoch
+            best = (val_loss, state_snapshot(model), probabilities)
+    assert best is not None  # the epoch plan runs at least one epoch
     model.load_state_dict(best[1])
     log.info(
         "sequence fold %d: best validation weighted log loss %.4f after %d epochs",

@@ -8,32 +8,18 @@ Kaggle train set at 512 x 512 is ~590 GB as uint8.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from harness.kit import slices
 from harness.kit.imaging.cache import ArrayCache
-from harness.kit.imaging.dicom import DicomReadError
+from harness.kit.slices import PreparedSlices
 from tasks.rsna_ich.imaging import windowed_slice
-
-log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
 """Bump when the preprocessing changes in a way its parameters do not capture."""
-
-
-@dataclass
-class PreparedSlices:
-    files: list[Path | None]
-    """The cached (3, size, size) uint8 image of each row; None for an unreadable file."""
-    unreadable: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> np.ndarray:
-        return np.array([f is not None for f in self.files], dtype=bool)
 
 
 def slice_image(path: Path, size: int) -> np.ndarray:
@@ -45,24 +31,4 @@ def prepare_slices(paths: Sequence[str], cache_dir: Path, size: int) -> Prepared
     """The cache file of every path, computing the missing ones; unreadable files are logged
     by name and left out (None), never fatal."""
     cache = ArrayCache(cache_dir / "slices", {"size": size, "windows": 3, "v": CACHE_VERSION})
-    prepared = PreparedSlices([])
-    for path in map(Path, paths):
-        key = cache.key(path)
-        target = cache.file(key)
-        if not target.is_file():
-            try:
-                cache.save(key, slice_image(path, size))
-            except DicomReadError as exc:
-                log.warning("skipping unreadable slice: %s", exc)
-                prepared.unreadable.append(str(path))
-                prepared.files.append(None)
-                continue
-        prepared.files.append(target)
-    log.info(
-        "%d slices ready at %dx%d, %d unreadable",
-        int(prepared.ok.sum()),
-        size,
-        size,
-        len(prepared.unreadable),
-    )
-    return prepared
+    return slices.prepare_slices(paths, cache, lambda path: slice_image(path, size))

@@ -23,17 +23,17 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.model_selection import StratifiedGroupKFold
 
 from harness.api import DataView, RunContext, Solution
+from harness.kit.splits import grouped_folds
+from harness.kit.training import state_snapshot, with_state
 from solutions.rsna_ich.seresnext.augment import TTA_VIEWS
 from solutions.rsna_ich.seresnext.config import PRESETS, SeresnextConfig
 from solutions.rsna_ich.seresnext.images import PreparedSlices, prepare_slices
 from solutions.rsna_ich.seresnext.training import (
-    EpochClock,
     FoldTrainer,
+    fold_plan,
     predict_probabilities,
-    restore,
     validation_loss,
 )
 from tasks.rsna_ich.layout import SUBTYPES
@@ -41,26 +41,6 @@ from tasks.rsna_ich.submission import submission_frame
 
 _BUDGET_SHARE = 0.9
 """Fraction of the remaining fit time shared among the remaining folds (the rest is slack)."""
-
-
-def patient_folds(frame: pd.DataFrame, n_folds: int, seed: int) -> np.ndarray:
-    """The validation fold of each row: patients never straddle folds, and the bleeding
-    patients are spread evenly (StratifiedGroupKFold on patient-level ``any``; unstratified
-    when either stratum has fewer patients than folds)."""
-    if n_folds < 2:
-        raise ValueError(f"folds must be at least 2, got {n_folds}")
-    patients = frame.groupby("PatientID", sort=True)["any"].max().astype(int)
-    if len(patients) < n_folds:
-        raise ValueError(f"{n_folds} folds need at least {n_folds} patients, got {len(patients)}")
-    ids = patients.index.to_numpy()
-    strata = patients.to_numpy()
-    if np.bincount(strata, minlength=2).min() < n_folds:
-        strata = np.zeros_like(strata)
-    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    fold_of: dict[object, int] = {}
-    for fold, (_, valid) in enumerate(splitter.split(ids, strata, groups=ids)):
-        fold_of.update(dict.fromkeys(ids[valid].tolist(), fold))
-    return frame["PatientID"].map(fold_of).to_numpy(dtype=np.int64)
 
 
 class SeresnextSolution(Solution):
@@ -108,7 +88,16 @@ class SeresnextSolution(Solution):
         labels = frame[list(SUBTYPES)].to_numpy(dtype=np.float32)
         files = np.array(prepared.files, dtype=object)
         self.prior = labels[ok].mean(axis=0) if ok.any() else self.prior
-        folds = patient_folds(frame, cfg.folds, ctx.seed)
+        # Bleeding patients spread evenly; unstratified when too few of them (or too few
+        # healthy patients) to put some in every fold.
+        folds = grouped_folds(
+            frame,
+            group="PatientID",
+            label="any",
+            n_folds=cfg.folds,
+            seed=ctx.seed,
+            unstratified_when_sparse=True,
+        )
         device = torch.device(ctx.device)
         out_of_fold = np.full(labels.shape, np.nan)
         epochs_run: list[int] = []
@@ -118,7 +107,7 @@ class SeresnextSolution(Solution):
         for fold in range(cfg.folds):
             torch.manual_seed(ctx.seed * 100 + fold)
             share = ctx.budget.remaining() * _BUDGET_SHARE / (cfg.folds - fold)
-            clock = EpochClock(share, slowest_epoch_s)
+            plan = fold_plan(cfg.epochs, share, slowest_epoch_s)
             fit_rows = np.flatnonzero((folds != fold) & ok)
             val_rows = np.flatnonzero((folds == fold) & ok)
             trainer = FoldTrainer(
@@ -129,13 +118,13 @@ class SeresnextSolution(Solution):
                 self._workers(ctx),
             )
             best: tuple[float, dict[str, torch.Tensor], np.ndarray] | None = None
-            epoch = 0
-            while epoch < cfg.epochs and clock.another_fits():
+            while plan.another():
+                epoch = plan.done
                 started = time.monotonic()
                 train_loss = trainer.train_epoch()
                 val_loss, probabilities = trainer.validate()
                 epoch_s = time.monotonic() - started
-                clock.record(epoch_s)
+                plan.record(epoch_s)
                 step = sum(epochs_run) + epoch
                 ctx.report(
                     {
@@ -156,14 +145,13 @@ class SeresnextSolution(Solution):
                     epoch_s,
                 )
                 if best is None or val_loss < best[0]:
-                    best = (val_loss, trainer.snapshot(), probabilities)
-                epoch += 1
-            epochs_run.append(epoch)
-            slowest_epoch_s = clock.slowest
+                    best = (val_loss, state_snapshot(trainer.model), probabilities)
+            epochs_run.append(plan.done)
+            slowest_epoch_s = plan.slowest
             if best is None:
                 ctx.log.warning("fold %d: no time left for a single epoch; fold skipped", fold)
                 continue
-            self.fold_models.append(restore(trainer, best[1]))
+            self.fold_models.append(with_state(trainer.model, best[1]))
             out_of_fold[val_rows] = best[2]
             best_losses.append(round(best[0], 5))
 

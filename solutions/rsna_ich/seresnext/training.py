@@ -6,18 +6,17 @@ weight sum, so the validation loss is the competition's weighted log loss.
 
 from __future__ import annotations
 
-import copy
-import math
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from harness.kit.amp import Precision
+from harness.kit.losses import column_weighted_bce
+from harness.kit.slices import SliceDataset
+from harness.kit.training import TrainingPlan, scaled_step, warmup_cosine
 from solutions.rsna_ich.seresnext.augment import normalise, train_transform, tta_view
 from solutions.rsna_ich.seresnext.config import SeresnextConfig
 from solutions.rsna_ich.seresnext.model import build_model
@@ -25,35 +24,6 @@ from tasks.rsna_ich.layout import SUBTYPES
 from tasks.rsna_ich.metric import row_weights, weighted_log_loss
 
 SUBTYPE_WEIGHTS = torch.from_numpy(row_weights(list(SUBTYPES))).float()
-
-
-class SliceDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
-    """Cached uint8 slices as float (3, H, W) in [0, 1], augmented when ``transform`` is set."""
-
-    def __init__(
-        self, files: list[Path], labels: np.ndarray | None, transform: nn.Module | None = None
-    ) -> None:
-        self.files = files
-        self.labels = (
-            np.zeros((len(files), len(SUBTYPES)), np.float32) if labels is None else labels
-        )
-        self.transform = transform
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = torch.from_numpy(np.load(self.files[index])).float().div_(255.0)
-        if self.transform is not None:
-            image = self.transform(image)
-        return image, torch.tensor(self.labels[index])
-
-
-def weighted_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """The metric's weighted log loss of a batch, on logits."""
-    weights = SUBTYPE_WEIGHTS.to(logits.device)
-    losses = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
-    return (losses * weights).sum() / (weights.sum() * len(targets))
 
 
 @torch.no_grad()
@@ -68,9 +38,7 @@ def predict_probabilities(
     """(N, 6) sigmoid outputs averaged over the first ``views`` TTA views."""
     model.eval()
     precision = Precision.for_device(device)
-    loader = DataLoader(
-        SliceDataset(files, None), batch_size=cfg.batch_size * 2, num_workers=workers
-    )
+    loader = DataLoader(SliceDataset(files), batch_size=cfg.batch_size * 2, num_workers=workers)
     out = [np.zeros((0, len(SUBTYPES)), np.float32)]
     for images, _ in loader:
         images = images.to(device, non_blocking=True)
@@ -122,8 +90,7 @@ class FoldTrainer:
         self.step = 0
 
     def lr(self) -> float:
-        progress = min(1.0, self.step / (self.steps_per_epoch * self.cfg.epochs))
-        return self.cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
+        return warmup_cosine(self.cfg.lr, self.step, self.steps_per_epoch * self.cfg.epochs)
 
     def train_epoch(self) -> float:
         """One pass in random order (torch's global generator); the mean training loss."""
@@ -145,11 +112,8 @@ class FoldTrainer:
             targets = targets.to(self.device)
             with self.precision.autocast(self.device):
                 logits = self.model(images)
-            loss = weighted_bce(logits.float(), targets)
-            self.optimiser.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimiser)
-            self.scaler.update()
+            loss = column_weighted_bce(logits, targets, SUBTYPE_WEIGHTS)
+            scaled_step(loss, self.optimiser, self.scaler)
             self.step += 1
             total += float(loss.detach()) * len(targets)
             seen += len(targets)
@@ -162,29 +126,9 @@ class FoldTrainer:
         )
         return validation_loss(self.val_labels, probabilities), probabilities
 
-    def snapshot(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
 
-
-def restore(trainer: FoldTrainer, state: dict[str, torch.Tensor]) -> nn.Module:
-    model = copy.deepcopy(trainer.model)
-    model.load_state_dict(state)
-    return model.eval()
-
-
-class EpochClock:
-    """Whether another epoch fits in a fold's share of the fit budget: the slowest epoch so far,
-    in this fold or an earlier one, x 1.25 (on shared cores an epoch's time can jump). Without
-    any epoch timed yet, one is tried."""
-
-    def __init__(self, seconds: float, slowest: float = 0.0) -> None:
-        self.seconds = seconds
-        self.started = time.monotonic()
-        self.slowest = slowest
-
-    def record(self, epoch_s: float) -> None:
-        self.slowest = max(self.slowest, epoch_s)
-
-    def another_fits(self) -> bool:
-        spent = time.monotonic() - self.started
-        return not self.slowest or spent + 1.25 * self.slowest <= self.seconds
+def fold_plan(epochs: int, seconds: float, slowest_epoch_s: float) -> TrainingPlan:
+    """At most ``epochs`` in a fold's share of the fit budget, while the slowest epoch so far,
+    in this fold or an earlier one, x 1.25 still fits (on shared cores an epoch's time can
+    jump). Without any epoch timed yet, one is tried."""
+    return TrainingPlan(epochs, seconds, margin=1.25, slowest_s=slowest_epoch_s)

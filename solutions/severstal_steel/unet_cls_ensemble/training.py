@@ -9,7 +9,6 @@ plan will not fit, the plan shrinks and the cosine with it.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Literal
 
@@ -21,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from harness.api import RunContext
 from harness.kit.amp import Precision
+from harness.kit.training import TrainingPlan, scaled_step, warmup_cosine
 from solutions.severstal_steel.unet_cls_ensemble.images import unpack
 
 Kind = Literal["segmenter", "classifier"]
@@ -127,11 +127,11 @@ def train_network(
         pin_memory=device.type == "cuda",
         drop_last=len(samples) > batch_size,
     )
-    started, planned, epoch = time.monotonic(), epochs, 0
-    while epoch < planned:
-        samples.epoch = epoch
+    plan = TrainingPlan(epochs, seconds, pace="last", revision="refit")
+    while plan.another():
+        epoch = samples.epoch = plan.done
         for group in optimiser.param_groups:
-            group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * epoch / max(planned, 1)))
+            group["lr"] = warmup_cosine(lr, epoch, plan.planned)
         epoch_started = time.monotonic()
         network.train()
         total, seen = 0.0, 0
@@ -141,24 +141,19 @@ def train_network(
             with precision.autocast(device):
                 outputs = network(inputs)
             loss = loss_fn(outputs.float(), target)
-            optimiser.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimiser)
-            scaler.update()
+            scaled_step(loss, optimiser, scaler)
             total += loss.item() * len(images)
             seen += len(images)
-        epoch += 1
         epoch_s = time.monotonic() - epoch_started
-        ctx.report({f"{name}.train_loss": total / max(seen, 1)}, epoch)
+        ctx.report({f"{name}.train_loss": total / max(seen, 1)}, epoch + 1)
         ctx.log.info(
             "%s epoch %d/%d: loss %.4f (%.1f s)",
             name,
-            epoch,
-            planned,
+            epoch + 1,
+            plan.planned,
             total / max(seen, 1),
             epoch_s,
         )
-        left = seconds - (time.monotonic() - started)
-        planned = min(epochs, epoch + max(0, math.floor(left / epoch_s)))
+        plan.record(epoch_s)
     network.eval()
-    return epoch
+    return plan.done

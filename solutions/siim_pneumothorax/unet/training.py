@@ -9,7 +9,6 @@ learning rate follows a cosine over the stage's current plan; the fine-tuning's 
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from harness.api import RunContext
 from harness.kit.amp import Precision
+from harness.kit.training import TrainingPlan, warmup_cosine
 from solutions.siim_pneumothorax.unet.augment import augment
 from solutions.siim_pneumothorax.unet.config import UnetConfig
 from solutions.siim_pneumothorax.unet.model import create_model
@@ -132,10 +132,10 @@ def train_model(
         swa_scheduler = SWALR(optimiser, swa_lr=stage.lr / 2, anneal_epochs=1)
         loss_fn = _loss_fn(stage.loss)
         scaler = precision.scaler(device)
-        stage_started, planned, epoch = time.monotonic(), stage.epochs, 0
-        while epoch < planned:
-            dataset.epoch = epoch
-            in_swa = stage.swa_epochs > 0 and epoch >= planned - stage.swa_epochs
+        plan = TrainingPlan(stage.epochs, share, pace="last", revision="shrink")
+        while plan.another():
+            epoch = dataset.epoch = plan.done
+            in_swa = stage.swa_epochs > 0 and epoch >= plan.planned - stage.swa_epochs
             epoch_started = time.monotonic()
             loss = _run_epoch(
                 model,
@@ -146,7 +146,7 @@ def train_model(
                 scaler,
                 device,
                 cfg.accumulate,
-                lr=None if in_swa else _cosine(stage.lr, epoch, planned),
+                lr=None if in_swa else warmup_cosine(stage.lr, epoch, plan.planned),
             )
             if in_swa:
                 swa_scheduler.step()
@@ -159,21 +159,17 @@ def train_model(
             )
             ctx.log.info(
                 "%s stage %d (%d px, %s) epoch %d/%d: loss %.4f (%.1f s)",
-                name, index, stage.resolution, stage.loss, epoch + 1, planned, loss, epoch_s,
+                name, index, stage.resolution, stage.loss, epoch + 1, plan.planned, loss, epoch_s,
             )  # fmt: skip
-            epoch += 1
-            left = share - (time.monotonic() - stage_started)
-            planned = min(planned, epoch + max(0, math.floor(left / epoch_s)))
-            if epoch == planned and stage.swa_epochs > 0 and swa_model is None and left > epoch_s:
-                planned += 1  # end with at least one averaged epoch
+            plan.record(epoch_s)
+            left = share - plan.elapsed()
+            averaging = stage.swa_epochs > 0 and swa_model is None
+            if plan.done == plan.planned and averaging and left > epoch_s:
+                plan.extend()  # end with at least one averaged epoch
     if swa_model is not None and loader is not None:
         update_bn(_inputs(loader, device), swa_model)
         model = swa_model.module
     return model.eval(), epochs_run
-
-
-def _cosine(lr: float, epoch: int, planned: int) -> float:
-    return lr * 0.5 * (1 + math.cos(math.pi * epoch / max(planned, 1)))
 
 
 def _loader(

@@ -27,7 +27,7 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from harness.api import DataView, PhaseBudget, RunContext
+from harness.api import DataView, RunContext
 from harness.engine.budgets import get_budget
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
@@ -40,19 +40,15 @@ PRIOR_MARGIN = 0.15
 
 
 @pytest.fixture(scope="module")
-def smoke_run(run_smoke: Callable[..., RunRecord]) -> RunRecord:
-    return run_smoke("sequence")
+def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
+    return run_solution("rsna-ich", "sequence", expect=("weighted log loss", "95% CI"))
 
 
 @pytest.mark.slow
 def test_smoke_run_beats_the_constant_prior(
-    smoke_run: RunRecord, prior_score: Callable[[RunRecord], float]
+    smoke_run: RunRecord, beats_prior: Callable[[RunRecord, float], None]
 ) -> None:
-    assert smoke_run.status == "ok", smoke_run.error
-    prior = prior_score(smoke_run)
-    assert smoke_run.score is not None and smoke_run.ci_high is not None
-    assert smoke_run.score < prior - PRIOR_MARGIN, (smoke_run.score, prior)
-    assert smoke_run.ci_high < prior, (smoke_run.ci_high, prior)
+    beats_prior(smoke_run, PRIOR_MARGIN)
 
 
 @pytest.mark.slow
@@ -83,19 +79,6 @@ def test_every_slice_is_windowed_once_into_the_cache(smoke_run: RunRecord) -> No
     assert len(list(cache.rglob("*.npy"))) == smoke_run.n_train + smoke_run.n_holdout_cases // 6
 
 
-def _context(
-    tmp_path: Path, phase: str, facts: dict[str, Any], started: float | None = None
-) -> RunContext:
-    return RunContext(
-        run_dir=tmp_path / "run",
-        cache_dir=tmp_path / "cache",
-        budget=PhaseBudget(get_budget("smoke"), phase, started),
-        seed=0,
-        device="cpu",
-        fact_fn=facts.__setitem__,
-    )
-
-
 TINY = {
     "model": "test_resnet",
     "image_size": 32,
@@ -108,15 +91,23 @@ TINY = {
 }
 
 
+Context = Callable[..., RunContext]
+
+
 def _fit_predict(
-    root: Path, tmp_path: Path, config: SequenceConfig, started: float | None = None
+    phase_context: Context,
+    root: Path,
+    tmp_path: Path,
+    config: SequenceConfig,
+    started: float | None = None,
 ) -> tuple[SequenceSolution, dict[str, Any], pd.DataFrame]:
     """Fit on the train split of ``root`` and predict its holdout; the aligned submission."""
     task = load_task("rsna-ich")
-    return _run(*task.split(task.load(root)), tmp_path, config, started)
+    return _run(phase_context, *task.split(task.load(root)), tmp_path, config, started)
 
 
 def _run(
+    phase_context: Context,
     train: pd.DataFrame,
     holdout: pd.DataFrame,
     tmp_path: Path,
@@ -126,17 +117,20 @@ def _run(
     task = load_task("rsna-ich")
     solution = SequenceSolution(config)
     facts: dict[str, Any] = {}
-    solution.prepare(DataView(task.name, train, True), _context(tmp_path, "prepare", facts))
-    solution.fit(DataView(task.name, train, True), _context(tmp_path, "fit", facts, started))
+    solution.prepare(DataView(task.name, train, True), phase_context(tmp_path, "prepare", facts))
+    solution.fit(DataView(task.name, train, True), phase_context(tmp_path, "fit", facts, started))
     submission = solution.predict(
         DataView(task.name, task.public_view(holdout), False),
-        _context(tmp_path, "predict", facts),
+        phase_context(tmp_path, "predict", facts),
     )
     return solution, facts, task.validate(submission, task.answers(holdout))
 
 
 def test_unreadable_slices_are_left_out_of_their_series_and_get_the_prior(
-    tiny_ich_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tiny_ich_root: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    phase_context: Context,
 ) -> None:
     root = tmp_path / "data"
     shutil.copytree(tiny_ich_root, root)
@@ -148,7 +142,9 @@ def test_unreadable_slices_are_left_out_of_their_series_and_get_the_prior(
         Path(path).write_bytes(b"not a DICOM file")
 
     with caplog.at_level(logging.WARNING):
-        solution, facts, aligned = _run(train, holdout, tmp_path, SequenceConfig(**TINY))
+        solution, facts, aligned = _run(
+            phase_context, train, holdout, tmp_path, SequenceConfig(**TINY)
+        )
     for path in broken:
         assert any(path in record.getMessage() for record in caplog.records), path
     assert facts["unreadable_images"] == 2
@@ -162,10 +158,10 @@ def test_unreadable_slices_are_left_out_of_their_series_and_get_the_prior(
 
 
 def test_stage_one_alone_and_both_test_embeddings_give_valid_submissions(
-    tiny_ich_root: Path, tmp_path: Path
+    tiny_ich_root: Path, tmp_path: Path, phase_context: Context
 ) -> None:
     cnn_only, facts, cnn_submission = _fit_predict(
-        tiny_ich_root, tmp_path / "cnn", SequenceConfig(**TINY, use_sequence=False)
+        phase_context, tiny_ich_root, tmp_path / "cnn", SequenceConfig(**TINY, use_sequence=False)
     )
     assert not cnn_only.sequence_models and "oof_sequence_loss" not in facts
     # Stage 1 alone submits the fold CNNs' mean probabilities.
@@ -182,7 +178,10 @@ def test_stage_one_alone_and_both_test_embeddings_give_valid_submissions(
     submissions = [cnn_submission]
     for mode in ("mean", "per_fold"):
         _, facts, submission = _fit_predict(
-            tiny_ich_root, tmp_path / mode, SequenceConfig(**TINY, test_embeddings=mode)
+            phase_context,
+            tiny_ich_root,
+            tmp_path / mode,
+            SequenceConfig(**TINY, test_embeddings=mode),
         )
         assert "oof_sequence_loss" in facts
         submissions.append(submission)
@@ -191,13 +190,13 @@ def test_stage_one_alone_and_both_test_embeddings_give_valid_submissions(
 
 
 def test_a_nearly_spent_fit_budget_still_ends_with_a_model(
-    tiny_ich_root: Path, tmp_path: Path
+    tiny_ich_root: Path, tmp_path: Path, phase_context: Context
 ) -> None:
     """With 10 ms of the fit budget left, each fold's epoch is cut at its first batch and each
     stage runs one epoch per fold: predict still has models and a valid submission."""
     almost_over = time.monotonic() - get_budget("smoke").fit_s + 0.01
     solution, facts, _ = _fit_predict(
-        tiny_ich_root, tmp_path, SequenceConfig(**TINY), started=almost_over
+        phase_context, tiny_ich_root, tmp_path, SequenceConfig(**TINY), started=almost_over
     )
     assert facts["cnn_epochs"] == [1, 1] and facts["sequence_epochs"] == [1, 1]
     assert len(solution.cnns) == 2 and len(solution.sequence_models) == 2

@@ -12,11 +12,11 @@ import torch
 
 from harness.engine.config import ConfigError, merge_overrides
 from harness.engine.registry import load_task
+from harness.kit.splits import grouped_folds
 from solutions.rsna_ich.sequence.cnn import SliceCnn
 from solutions.rsna_ich.sequence.config import PRESETS, SequenceConfig
-from solutions.rsna_ich.sequence.folds import fold_rows, patient_folds
+from solutions.rsna_ich.sequence.folds import fold_rows
 from solutions.rsna_ich.sequence.losses import metric_loss, weighted_bce
-from solutions.rsna_ich.sequence.schedule import EpochPlan
 from solutions.rsna_ich.sequence.sequence_model import SliceSequenceModel
 from solutions.rsna_ich.sequence.sequences import pad_series, series_features, series_sequences
 from solutions.rsna_ich.sequence.slices import head_box, prepare_slices, slice_image
@@ -24,11 +24,17 @@ from solutions.rsna_ich.sequence.stage1 import (
     FoldData,
     FoldResult,
     embed,
+    epoch_plan,
     out_of_fold,
     train_fold,
 )
 from tasks.rsna_ich.layout import SUBTYPES
 from tasks.rsna_ich.metric import weighted_log_loss
+
+
+def _patient_folds(frame: pd.DataFrame, n_folds: int) -> np.ndarray:
+    """The solution's folds: patient-grouped, stratified on any bleeding."""
+    return grouped_folds(frame, group="PatientID", label="any", n_folds=n_folds, seed=0)
 
 
 def _series_table() -> pd.DataFrame:
@@ -171,7 +177,7 @@ def test_folds_keep_patients_together() -> None:
     frame = pd.DataFrame(
         {"PatientID": [f"P{i // 3}" for i in range(30)], "any": [(i // 3) % 2 for i in range(30)]}
     )
-    folds = patient_folds(frame, 3, seed=0)
+    folds = _patient_folds(frame, 3)
     assert frame.assign(fold=folds).groupby("PatientID")["fold"].nunique().max() == 1
     assert sorted(set(folds.tolist())) == [0, 1, 2]
     usable = np.ones(30, bool)
@@ -180,8 +186,8 @@ def test_folds_keep_patients_together() -> None:
         assert not set(rows.fit) & set(rows.held_out) and 4 not in set(rows.fit) | set(
             rows.held_out
         )
-    with pytest.raises(ValueError, match="at least 3 patients"):
-        patient_folds(frame.iloc[:6], 3, seed=0)
+    with pytest.raises(ValueError, match="at least 3 groups"):
+        _patient_folds(frame.iloc[:6], 3)
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +199,7 @@ def stage1(tiny_ich_root: Path, tmp_path_factory: pytest.TempPathFactory):
     files = prepare_slices(train["path"].tolist(), cache, 32, crop_head=True)
     labels = train[list(SUBTYPES)].to_numpy(np.float32)
     cfg = SequenceConfig(model="test_resnet", image_size=32, folds=2, epochs=1, batch_size=8)
-    folds = patient_folds(train, 2, seed=0)
+    folds = _patient_folds(train, 2)
     data = FoldData(files, labels, torch.device("cpu"), 0, init_seed=0)
     results = []
     for rows in fold_rows(folds, np.ones(len(train), bool)):
@@ -261,11 +267,11 @@ def test_slices_are_cropped_windowed_and_cached_once(tiny_ich_root: Path, tmp_pa
 
 
 def test_epoch_plan_runs_every_epoch_with_time_to_spare_and_one_without() -> None:
-    plenty = EpochPlan(5, seconds=3600)
+    plenty = epoch_plan(5, seconds=3600)
     while plenty.another():
         plenty.record(0.01)
     assert plenty.done == 5
-    none_left = EpochPlan(5, seconds=0)
+    none_left = epoch_plan(5, seconds=0)
     assert none_left.another()
     none_left.record(0.01)
     assert not none_left.another() and none_left.planned == 1

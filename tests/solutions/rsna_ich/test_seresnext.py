@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness.api import DataView, PhaseBudget, RunContext
+from harness.api import DataView, RunContext
 from harness.engine.budgets import get_budget
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
@@ -35,19 +35,15 @@ PRIOR_MARGIN = 0.1
 
 
 @pytest.fixture(scope="module")
-def smoke_run(run_smoke: Callable[..., RunRecord]) -> RunRecord:
-    return run_smoke("seresnext")
+def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
+    return run_solution("rsna-ich", "seresnext", expect=("weighted log loss", "95% CI"))
 
 
 @pytest.mark.slow
 def test_smoke_run_beats_the_constant_prior(
-    smoke_run: RunRecord, prior_score: Callable[[RunRecord], float]
+    smoke_run: RunRecord, beats_prior: Callable[[RunRecord, float], None]
 ) -> None:
-    assert smoke_run.status == "ok", smoke_run.error
-    prior = prior_score(smoke_run)
-    assert smoke_run.score is not None and smoke_run.ci_high is not None
-    assert smoke_run.score < prior - PRIOR_MARGIN, (smoke_run.score, prior)
-    assert smoke_run.ci_high < prior, (smoke_run.ci_high, prior)
+    beats_prior(smoke_run, PRIOR_MARGIN)
 
 
 @pytest.mark.slow
@@ -73,24 +69,16 @@ def test_every_slice_is_windowed_once_into_the_cache(smoke_run: RunRecord) -> No
     assert len(list(cache.rglob("*.npy"))) == smoke_run.n_train + smoke_run.n_holdout_cases // 6
 
 
-def _context(tmp_path: Path, phase: str, facts: dict[str, Any], started: float | None = None):
-    return RunContext(
-        run_dir=tmp_path / "run",
-        cache_dir=tmp_path / "cache",
-        budget=PhaseBudget(get_budget("smoke"), phase, started),
-        seed=0,
-        device="cpu",
-        fact_fn=facts.__setitem__,
-    )
-
-
 TINY_CONFIG = SeresnextConfig(
     model="seresnext_tiny", image_size=32, folds=2, epochs=2, batch_size=8, tta=2, threads=1
 )
 
 
 def test_unreadable_slices_are_skipped_and_predicted_with_the_prior(
-    tiny_ich_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tiny_ich_root: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    phase_context: Callable[..., RunContext],
 ) -> None:
     root = tmp_path / "data"
     shutil.copytree(tiny_ich_root, root)
@@ -104,10 +92,12 @@ def test_unreadable_slices_are_skipped_and_predicted_with_the_prior(
     solution = SeresnextSolution(TINY_CONFIG)
     facts: dict[str, Any] = {}
     with caplog.at_level(logging.WARNING):
-        solution.prepare(DataView(task.name, train, True), _context(tmp_path, "prepare", facts))
-        solution.fit(DataView(task.name, train, True), _context(tmp_path, "fit", facts))
+        solution.prepare(
+            DataView(task.name, train, True), phase_context(tmp_path, "prepare", facts)
+        )
+        solution.fit(DataView(task.name, train, True), phase_context(tmp_path, "fit", facts))
         submission = solution.predict(
-            DataView(task.name, test, False), _context(tmp_path, "predict", facts)
+            DataView(task.name, test, False), phase_context(tmp_path, "predict", facts)
         )
     for path in broken:
         assert any(path in record.getMessage() for record in caplog.records), path
@@ -122,7 +112,7 @@ def test_unreadable_slices_are_skipped_and_predicted_with_the_prior(
 
 
 def test_fit_stops_adding_epochs_when_the_budget_would_not_hold_one(
-    tiny_ich_root: Path, tmp_path: Path
+    tiny_ich_root: Path, tmp_path: Path, phase_context: Callable[..., RunContext]
 ) -> None:
     """With 10 ms of the fit budget left, the first fold runs one epoch and the second none:
     predict uses the first fold's model alone."""
@@ -132,10 +122,11 @@ def test_fit_stops_adding_epochs_when_the_budget_would_not_hold_one(
     facts: dict[str, Any] = {}
     almost_over = time.monotonic() - get_budget("smoke").fit_s + 0.01
     solution.fit(
-        DataView(task.name, train, True), _context(tmp_path, "fit", facts, started=almost_over)
+        DataView(task.name, train, True), phase_context(tmp_path, "fit", facts, started=almost_over)
     )
     assert facts["epochs_run"] == [1, 0] and len(solution.fold_models) == 1
     submission = solution.predict(
-        DataView(task.name, task.public_view(holdout), False), _context(tmp_path, "predict", facts)
+        DataView(task.name, task.public_view(holdout), False),
+        phase_context(tmp_path, "predict", facts),
     )
     task.validate(submission, task.answers(holdout))

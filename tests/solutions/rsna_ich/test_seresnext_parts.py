@@ -9,11 +9,13 @@ import pandas as pd
 import pytest
 import torch
 
+from harness.kit.losses import column_weighted_bce
+from harness.kit.splits import grouped_folds
 from solutions.rsna_ich.seresnext.augment import TTA_VIEWS, train_transform, tta_view
 from solutions.rsna_ich.seresnext.images import prepare_slices, slice_image
 from solutions.rsna_ich.seresnext.model import TINY, build_model
-from solutions.rsna_ich.seresnext.solution import SeresnextSolution, patient_folds
-from solutions.rsna_ich.seresnext.training import validation_loss, weighted_bce
+from solutions.rsna_ich.seresnext.solution import SeresnextSolution
+from solutions.rsna_ich.seresnext.training import SUBTYPE_WEIGHTS, validation_loss
 from tasks.rsna_ich.metric import weighted_log_loss
 
 
@@ -39,7 +41,7 @@ def test_loss_is_the_competition_metric() -> None:
     probabilities = 1 / (1 + np.exp(-logits.astype(np.float64)))
     weights = np.tile([1, 1, 1, 1, 1, 2], 40)
     expected = weighted_log_loss(labels.ravel(), probabilities.ravel(), weights)
-    loss = weighted_bce(torch.from_numpy(logits), torch.from_numpy(labels))
+    loss = column_weighted_bce(torch.from_numpy(logits), torch.from_numpy(labels), SUBTYPE_WEIGHTS)
     assert float(loss) == pytest.approx(expected, rel=1e-5)
     assert validation_loss(labels, probabilities) == pytest.approx(expected)
 
@@ -68,6 +70,10 @@ def test_tta_views() -> None:
         tta_view(batch, 5)
 
 
+_FOLDS = {"group": "PatientID", "label": "any", "unstratified_when_sparse": True}
+"""The solution's folds."""
+
+
 def test_folds_keep_patients_together_and_spread_bleeding_patients() -> None:
     frame = pd.DataFrame(
         {
@@ -75,13 +81,13 @@ def test_folds_keep_patients_together_and_spread_bleeding_patients() -> None:
             "any": np.repeat([1, 0, 0] * 4, 3),
         }
     )
-    folds = patient_folds(frame, 3, seed=0)
+    folds = grouped_folds(frame, **_FOLDS, n_folds=3, seed=0)
     assert (frame.assign(f=folds).groupby("PatientID")["f"].nunique() == 1).all()
     bleeding = frame.assign(fold=folds).query("any == 1").groupby("fold")["PatientID"].nunique()
     assert sorted(bleeding.tolist()) == [1, 1, 2]  # 4 bleeding patients over 3 folds
-    assert (patient_folds(frame, 3, seed=0) == folds).all()
+    assert (grouped_folds(frame, **_FOLDS, n_folds=3, seed=0) == folds).all()
     with pytest.raises(ValueError, match="at least 2"):
-        patient_folds(frame, 1, seed=0)
+        grouped_folds(frame, **_FOLDS, n_folds=1, seed=0)
 
 
 def test_slices_are_windowed_once_into_the_cache(tiny_ich_root: Path, tmp_path: Path) -> None:

@@ -9,15 +9,14 @@ rationale are in MARGIN_OVER_ALL_EMPTY's comment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from harness.api import HarnessError
-from harness.cli import app
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
 from harness.kit.segmentation.components import remove_small_components
@@ -45,14 +44,8 @@ costs empty pairs with noise (below it); 0.03 is under every measured margin (0.
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> RunRecord:
-    results = tmp_path_factory.mktemp("results-severstal")
-    args = ["run", "task=severstal-steel", "solution=unet-cls-ensemble", "budget=smoke"]
-    result = CliRunner().invoke(app, [*args, f"results_dir={results}"])
-    assert result.exit_code == 0, result.output
-    assert "Dice" in result.output and "95% CI" in result.output
-    (run_dir,) = (results / "runs").iterdir()
-    return RunRecord.load(run_dir / "record.json")
+def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
+    return run_solution("severstal-steel", "unet-cls-ensemble", expect=("Dice", "95% CI"))
 
 
 def _all_empty_score(record: RunRecord) -> float:

@@ -8,14 +8,13 @@ fails a model that learned nothing (it predicts empty, or noise that costs the n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from harness.cli import app
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
 from solutions.siim_pneumothorax.unet import UnetConfig, UnetSolution
@@ -26,14 +25,8 @@ MARGIN_OVER_ALL_EMPTY = 0.05
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> RunRecord:
-    results = tmp_path_factory.mktemp("results-unet")
-    args = ["run", "task=siim-pneumothorax", "solution=unet", "budget=smoke"]
-    result = CliRunner().invoke(app, [*args, f"results_dir={results}"])
-    assert result.exit_code == 0, result.output
-    assert "Dice" in result.output and "95% CI" in result.output
-    (run_dir,) = (results / "runs").iterdir()
-    return RunRecord.load(run_dir / "record.json")
+def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
+    return run_solution("siim-pneumothorax", "unet", expect=("Dice", "95% CI"))
 
 
 def _all_empty_score(record: RunRecord) -> float:

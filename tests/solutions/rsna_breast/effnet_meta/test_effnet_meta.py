@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness.api import DataView, PhaseBudget, RunContext
+from harness.api import DataView, RunContext
 from harness.engine.budgets import get_budget
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
@@ -33,19 +33,15 @@ CHANCE_MARGIN = 0.5
 
 
 @pytest.fixture(scope="module")
-def smoke_run(run_smoke: Callable[[str], RunRecord]) -> RunRecord:
-    return run_smoke("effnet-meta")
+def smoke_run(run_breast: Callable[[str], RunRecord]) -> RunRecord:
+    return run_breast("effnet-meta")
 
 
 @pytest.mark.slow
 def test_smoke_run_beats_chance_clearly(
-    smoke_run: RunRecord, permutation_chance: Callable[[RunRecord], float]
+    smoke_run: RunRecord, beats_chance: Callable[..., None]
 ) -> None:
-    assert smoke_run.status == "ok", smoke_run.error
-    chance = permutation_chance(smoke_run)
-    assert smoke_run.score is not None
-    assert smoke_run.score > chance + CHANCE_MARGIN, (smoke_run.score, chance)
-    assert smoke_run.ci_low is not None and smoke_run.ci_low > chance
+    beats_chance(smoke_run, CHANCE_MARGIN)
 
 
 @pytest.mark.slow
@@ -86,26 +82,11 @@ def test_presets_size_the_solution_per_budget() -> None:
         assert gpu["folds"] == 5 and gpu["amp"] is True
 
 
-def _context(
-    tmp_path: Path,
-    phase: str,
-    facts: dict[str, Any],
-    reports: list[tuple[int | None, Any]],
-    started: float | None = None,
-) -> RunContext:
-    return RunContext(
-        run_dir=tmp_path / "run",
-        cache_dir=tmp_path / "cache",
-        budget=PhaseBudget(get_budget("smoke"), phase, started),
-        seed=0,
-        device="cpu",
-        report_fn=lambda metrics, step: reports.append((step, metrics)),
-        fact_fn=facts.__setitem__,
-    )
-
-
 def test_unreadable_images_are_skipped_and_breasts_fall_back(
-    tiny_breast_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tiny_breast_root: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    phase_context: Callable[..., RunContext],
 ) -> None:
     root = tmp_path / "data"
     shutil.copytree(tiny_breast_root, root)
@@ -124,10 +105,14 @@ def test_unreadable_images_are_skipped_and_breasts_fall_back(
     facts: dict[str, Any] = {}
     reports: list[tuple[int | None, Any]] = []
     with caplog.at_level(logging.WARNING):
-        solution.prepare(DataView(task.name, train, True), _context(tmp_path, "prepare", facts, []))
-        solution.fit(DataView(task.name, train, True), _context(tmp_path, "fit", facts, reports))
+        solution.prepare(
+            DataView(task.name, train, True), phase_context(tmp_path, "prepare", facts)
+        )
+        solution.fit(
+            DataView(task.name, train, True), phase_context(tmp_path, "fit", facts, reports=reports)
+        )
         submission = solution.predict(
-            DataView(task.name, test, False), _context(tmp_path, "predict", facts, [])
+            DataView(task.name, test, False), phase_context(tmp_path, "predict", facts)
         )
 
     for path in broken:
@@ -145,7 +130,7 @@ def test_unreadable_images_are_skipped_and_breasts_fall_back(
 
 
 def test_fit_stops_adding_epochs_when_the_budget_would_not_hold_one(
-    tiny_breast_root: Path, tmp_path: Path
+    tiny_breast_root: Path, tmp_path: Path, phase_context: Callable[..., RunContext]
 ) -> None:
     """With 10 ms of the fit budget left, the first epoch runs and every later one is skipped:
     the second fold gets no model and predict uses the first alone."""
@@ -157,12 +142,12 @@ def test_fit_stops_adding_epochs_when_the_budget_would_not_hold_one(
     solution = EffnetMetaSolution(config)
     facts: dict[str, Any] = {}
     almost_over = time.monotonic() - get_budget("smoke").fit_s + 0.01
-    fit_ctx = _context(tmp_path, "fit", facts, [], started=almost_over)
+    fit_ctx = phase_context(tmp_path, "fit", facts, started=almost_over)
     solution.fit(DataView(task.name, train, True), fit_ctx)
 
     assert facts["epochs_run"] == [1, 0] and len(solution.fold_models) == 1
     test = task.public_view(holdout)
     submission = solution.predict(
-        DataView(task.name, test, False), _context(tmp_path, "predict", facts, [])
+        DataView(task.name, test, False), phase_context(tmp_path, "predict", facts)
     )
     task.validate(submission, task.answers(holdout))

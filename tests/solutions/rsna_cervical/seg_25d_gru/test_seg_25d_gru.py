@@ -15,13 +15,12 @@ identical): prior 0.565, solution 0.294 (95% CI 0.013-0.829; fit 230-305 s, all 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from harness.cli import app
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
 from solutions.rsna_cervical.seg_25d_gru import Seg25dGruConfig, Seg25dGruSolution
@@ -35,14 +34,9 @@ SMOKE = Seg25dGruSolution.presets["smoke"]
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> RunRecord:
-    results = tmp_path_factory.mktemp("results-seg-2.5d-gru")
+def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
     options = [f"solution.{key}={value}" for key, value in SMOKE.items()]
-    args = ["run", "task=rsna-cervical", "solution=seg-2.5d-gru", "budget=cpu-default", *options]
-    result = CliRunner().invoke(app, [*args, f"results_dir={results}"])
-    assert result.exit_code == 0, result.output
-    (run_dir,) = (results / "runs").iterdir()
-    return RunRecord.load(run_dir / "record.json")
+    return run_solution("rsna-cervical", "seg-2.5d-gru", *options, budget="cpu-default", expect=())
 
 
 def prior_score(record: RunRecord) -> float:

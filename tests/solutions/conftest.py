@@ -1,0 +1,68 @@
+"""Fixtures shared by every solution's tests: an end-to-end run through the CLI, and the
+RunContext of one phase for tests that call a solution in process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from harness.api import PhaseBudget, RunContext
+from harness.cli import app
+from harness.engine.budgets import get_budget
+from harness.engine.record import RunRecord
+
+
+@pytest.fixture(scope="session")
+def run_solution(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., RunRecord]:
+    """``run_solution(task, solution, *overrides, budget="smoke", expect=("95% CI",))``:
+    `harness run` through the CLI on the default synthetic data, in a fresh results folder;
+    its RunRecord. ``expect``: texts the printed result must contain."""
+
+    def run(
+        task: str,
+        solution: str,
+        *overrides: str,
+        budget: str = "smoke",
+        expect: tuple[str, ...] = ("95% CI",),
+    ) -> RunRecord:
+        results = tmp_path_factory.mktemp(f"results-{solution}")
+        args = ["run", f"task={task}", f"solution={solution}", f"budget={budget}", *overrides]
+        result = CliRunner().invoke(app, [*args, f"results_dir={results}"])
+        assert result.exit_code == 0, result.output
+        for text in expect:
+            assert text in result.output, text
+        (run_dir,) = (results / "runs").iterdir()
+        return RunRecord.load(run_dir / "record.json")
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def phase_context() -> Callable[..., RunContext]:
+    """``phase_context(folder, phase, facts, started=None, reports=None)``: the RunContext of
+    one smoke-budget phase on the CPU, seed 0, with its run and cache folders under ``folder``;
+    recorded facts go into ``facts``, reported metrics (step, metrics) into ``reports``.
+    ``started``: when the phase began (time.monotonic), to test a nearly spent budget."""
+
+    def context(
+        folder: Path,
+        phase: str,
+        facts: dict[str, Any],
+        started: float | None = None,
+        reports: list[tuple[int | None, Any]] | None = None,
+    ) -> RunContext:
+        return RunContext(
+            run_dir=folder / "run",
+            cache_dir=folder / "cache",
+            budget=PhaseBudget(get_budget("smoke"), phase, started),
+            seed=0,
+            device="cpu",
+            report_fn=None if reports is None else lambda m, step: reports.append((step, m)),
+            fact_fn=facts.__setitem__,
+        )
+
+    return context
