@@ -444,6 +444,8 @@ class ReportArgs:
     """Folder for leaderboard.md, leaderboard.html and the plots; default: results_dir."""
     bootstrap: int = at_least(1, 1000)
     """Paired bootstrap resamples for the CIs and the comparisons with each leader."""
+    rescore: bool = False
+    """Score every run's submission again from the data, even where its folder kept its scores."""
 
 
 @app.command()
@@ -469,6 +471,7 @@ def report(overrides: Overrides = None) -> None:
             since=args.since,
             all_versions=args.all_versions,
             bootstrap=args.bootstrap,
+            rescore=args.rescore,
         )
     except HarnessError as exc:
         _fail(exc)

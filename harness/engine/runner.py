@@ -46,7 +46,8 @@ from harness.engine.owners import current_owner
 from harness.engine.record import CONFIG_FILE, PhaseStats, RunRecord
 from harness.engine.registry import load_solution, load_task
 from harness.engine.run_config import config_hash, resolve_solution_config
-from harness.engine.scoring import score_submission
+from harness.engine.scoring import CI_SEED, ScoreResult, score_submission
+from harness.engine.stored_scores import StoredScores, answers_digest, file_digest
 from harness.engine.sync import settle_orphans
 from harness.engine.tracking import Tracker, check_reachable, default_tracking_uri, summary_metrics
 from harness.engine.worker import ChildSpec, child_main
@@ -413,6 +414,7 @@ def execute(
                         scored.ci_low,
                         scored.ci_high,
                     )
+                    _store_scores(scored, answers, outcome.submission, run_dir)
                 except InvalidSubmission as exc:
                     record.status, record.error = "invalid_submission", str(exc)
         except BaseException as exc:
@@ -427,6 +429,20 @@ def execute(
     if record.status == "interrupted":
         raise RunInterrupted(record.error, stop.signum)
     return record
+
+
+def _store_scores(
+    scored: ScoreResult, answers: pd.DataFrame, submission: Path, run_dir: Path
+) -> None:
+    """Keep the run's resampled scores in its folder for ``harness report`` to reuse."""
+    if scored.resampled is not None:
+        StoredScores(
+            score=scored.score,
+            resampled=scored.resampled,
+            ci_seed=CI_SEED,
+            answers_digest=answers_digest(answers),
+            submission_digest=file_digest(submission),
+        ).save(run_dir)
 
 
 def _placement(budget: Budget, gpus: list[int] | None) -> tuple[list[int], dict[str, str]]:

@@ -36,6 +36,8 @@ class ScoreResult:
     score: float
     ci_low: float | None = None
     ci_high: float | None = None
+    resampled: np.ndarray | None = None
+    """The score on each resample (drawn with ``CI_SEED``); None without bootstrap."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def score_submission(
         return ScoreResult(task.score(aligned, answers))
     (value,), resampled = Holdout.resampled(task, answers, bootstrap).score([aligned])
     low, high = percentile_interval(resampled)
-    return ScoreResult(value, low, high)
+    return ScoreResult(value, low, high, resampled)
 
 
 def read_submission(path: Path, columns: Sequence[str] = ()) -> pd.DataFrame:

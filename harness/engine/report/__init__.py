@@ -45,12 +45,14 @@ def build_report(
     since: str | None = None,
     all_versions: bool = False,
     bootstrap: int = 1000,
+    rescore: bool = False,
 ) -> ReportFiles:
     """Write ``leaderboard.md``, ``leaderboard.html`` and the plots (SVG) under ``out_dir``.
 
     ``bootstrap`` resamples (seeded with ``harness.engine.scoring.CI_SEED``) are shared by every
     run of a section; with the runner's resample count a single run's CI is exactly the one it
-    recorded.
+    recorded. Runs that kept their resampled scores in their folders are not re-scored (the
+    data is not read) unless ``rescore``.
     """
     if bootstrap <= 0:
         raise HarnessError("bootstrap must be positive: the comparisons need resamples")
@@ -65,7 +67,7 @@ def build_report(
             "check the filters, or run `harness run task=... solution=...` first"
         )
     report = Report(
-        sections=build_sections(runs, tracking_uri, n_resamples=bootstrap),
+        sections=build_sections(runs, tracking_uri, n_resamples=bootstrap, rescore=rescore),
         runs=runs,
         tracking_uri=tracking_uri,
         filters=", ".join(filters),

@@ -10,19 +10,26 @@ import pandas as pd
 
 from harness.api import HarnessError
 from harness.engine.report.compare import paired_difference
-from harness.engine.report.rescoring import load_holdout, score_entries
+from harness.engine.report.rescoring import load_holdout, reuse_stored_scores, score_entries
 from harness.engine.report.sections import Section, failure_notes, read_sections
 from harness.engine.scoring import Holdout
 
 TIE_TEXT = "not distinguishable at 95%"
 
 
-def build_sections(runs: pd.DataFrame, tracking_uri: str, *, n_resamples: int) -> list[Section]:
-    """Sections with ranked entries, CIs and paired comparisons against each leader."""
+def build_sections(
+    runs: pd.DataFrame, tracking_uri: str, *, n_resamples: int, rescore: bool = False
+) -> list[Section]:
+    """Sections with ranked entries, CIs and paired comparisons against each leader.
+
+    A section whose runs all kept their resampled scores reuses them (no data read, nothing
+    re-scored) unless ``rescore``; the others are re-scored from the data.
+    """
     holdouts: dict[tuple[str, str], Holdout | HarnessError] = {}
     sections = read_sections(runs)
     for section in sections:
-        if any(not e.ok.empty for e in section.entries):
+        scored = any(not e.ok.empty for e in section.entries)
+        if scored and (rescore or not reuse_stored_scores(section, n_resamples)):
             key = (section.task, section.data_root)
             if key not in holdouts:
                 try:

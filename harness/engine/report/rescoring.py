@@ -2,7 +2,9 @@
 
 The runs' submissions are scored again through ``harness.engine.scoring`` on one set of
 resamples per dataset, the same for every solution, so that entries can be compared pairwise.
-Where the answers cannot be rebuilt, the runs' own recorded CIs are averaged instead.
+Where the answers cannot be rebuilt, the runs' own recorded CIs are averaged instead. Where
+every scored run of a section kept its resampled scores (``harness.engine.stored_scores``) on
+the same answers and resamples, those are used and nothing is read from the data.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from harness.engine.record import SUBMISSION_FILE
 from harness.engine.registry import load_task
 from harness.engine.report.collect import fetch_artifact
 from harness.engine.report.sections import Section
-from harness.engine.scoring import Holdout, read_submission
+from harness.engine.scoring import CI_SEED, Holdout, read_submission
+from harness.engine.stored_scores import StoredScores, file_digest
 from harness.kit.stats import percentile_interval
 
 
@@ -36,6 +39,40 @@ def load_holdout(task_name: str, data_root: str, n_resamples: int) -> Holdout:
     except (OSError, ValueError, KeyError) as exc:
         raise HarnessError(f"{data_root} cannot be read: {type(exc).__name__}: {exc}") from exc
     return Holdout.resampled(task, answers, n_resamples)
+
+
+def reuse_stored_scores(section: Section, n_resamples: int) -> bool:
+    """Fill each entry's score and CI from its runs' stored resampled scores, if they all can.
+
+    They can when every scored run of the section kept ``n_resamples`` scores drawn with
+    ``CI_SEED`` on the same answers, and the submission in its folder is still the one scored.
+    Returns False (and changes nothing) otherwise: the section is then re-scored from the data.
+    """
+    stored: list[list[StoredScores]] = []
+    for entry in section.entries:
+        runs = []
+        for run_dir in entry.ok["run_dir"]:
+            scores = StoredScores.load(Path(run_dir)) if run_dir else None
+            submission = Path(run_dir) / SUBMISSION_FILE
+            if (
+                scores is None
+                or scores.ci_seed != CI_SEED
+                or len(scores.resampled) != n_resamples
+                or not submission.is_file()
+                or file_digest(submission) != scores.submission_digest
+            ):
+                return False
+            runs.append(scores)
+        stored.append(runs)
+    if len({s.answers_digest for runs in stored for s in runs}) > 1:
+        return False
+    section.n_resamples = n_resamples
+    for entry, runs in zip(section.entries, stored, strict=True):
+        if runs:
+            entry.score = float(entry.ok["score"].mean())
+            entry.resampled = np.mean([s.resampled for s in runs], axis=0)
+            entry.ci = percentile_interval(entry.resampled)
+    return True
 
 
 def score_entries(section: Section, holdout: Holdout | HarnessError, tracking_uri: str) -> None:
