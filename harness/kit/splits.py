@@ -94,15 +94,18 @@ class StratifiedHoldout:
     namespace: str
     group: str
     stratum: str
-    required: tuple[str, ...]
-    sort_by: tuple[str, ...]
+    required: tuple[str, ...] | None = None
+    """The columns a table must have; None: ``group`` and ``stratum``."""
+    sort_by: tuple[str, ...] | None = None
+    """None: ``group``."""
     one_row_per: str | None = None
     positive_singleton_held_out: bool = False
 
     def __call__(
         self, table: pd.DataFrame, *, fraction: float = 0.2, version: str = "v1"
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        missing = [c for c in self.required if c not in table.columns]
+        required = (self.group, self.stratum) if self.required is None else self.required
+        missing = [c for c in required if c not in table.columns]
         if missing:
             raise ValueError(f"holdout_split needs column(s) {', '.join(missing)}")
         if self.one_row_per is None:
@@ -122,7 +125,7 @@ class StratifiedHoldout:
             namespace=self.namespace,
             version=version,
             fraction=fraction,
-            sort_by=[c for c in self.sort_by if c in table.columns],
+            sort_by=[c for c in self.sort_by or (self.group,) if c in table.columns],
             singletons_held_out={True} if self.positive_singleton_held_out else (),
         )
 

@@ -17,7 +17,5 @@ holdout_split = StratifiedHoldout(
     namespace="rsna-cervical",
     group="StudyInstanceUID",
     stratum="patient_overall",
-    required=("StudyInstanceUID", "patient_overall"),
-    sort_by=("StudyInstanceUID",),
     one_row_per="study",
 )

@@ -19,7 +19,5 @@ holdout_split = StratifiedHoldout(
     namespace="severstal-steel",
     group="ImageId",
     stratum="classes",
-    required=("ImageId", "classes"),
-    sort_by=("ImageId",),
     one_row_per="image",
 )
