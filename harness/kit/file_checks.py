@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -74,6 +75,26 @@ class Checked(Generic[V]):
 
     problems: tuple[DataProblem, ...] = ()
     value: V | None = None
+
+
+def read_checked(
+    path: Path,
+    read: Callable[[Path], V],
+    *,
+    decode: Callable[[Path], object] | None,
+    error: type[Exception],
+    problem: Callable[[Any], DataProblem],
+) -> Checked[V]:
+    """What ``read`` gives of ``path`` once ``decode`` (if any) also succeeds; on ``error``, the
+    ``problem`` made of it, with what was read before it failed."""
+    value = None
+    try:
+        value = read(path)
+        if decode is not None:
+            decode(path)
+    except error as err:
+        return Checked((problem(err),), value)
+    return Checked(value=value)
 
 
 def default_workers() -> int:
@@ -130,6 +151,23 @@ class Opening:
             what=what,
         )
         return list(zip(chosen, results, strict=True))
+
+    def open_files(
+        self,
+        check: Callable[[tuple[str, Path]], Checked[V]],
+        files: Sequence[tuple[str, Path]],
+        *,
+        decode: bool,
+    ) -> tuple[list[DataProblem], dict[str, V]]:
+        """``check`` of the chosen ``(id, path)`` files: their problems in file order, and what
+        it read of each file that gave a value, by id (``decode`` sizes the chunks)."""
+        problems: list[DataProblem] = []
+        values: dict[str, V] = {}
+        for (file_id, _), checked in self.run(check, files, chunk_size=files_per_chunk(decode)):
+            problems += checked.problems
+            if checked.value is not None:
+                values[file_id] = checked.value
+        return problems, values
 
 
 EVERY_FILE = Opening()

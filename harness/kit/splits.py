@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Collection, Hashable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -76,6 +77,57 @@ def grouped_holdout(
         ordered_table.loc[~in_holdout].reset_index(drop=True),
         ordered_table.loc[in_holdout].reset_index(drop=True),
     )
+
+
+@dataclass(frozen=True)
+class StratifiedHoldout:
+    """A task's holdout split, declared: called as ``split(table, fraction=..., version=...)``.
+
+    Groups are ``group`` values. With ``one_row_per`` unset, a table holds many rows per group
+    and a group's stratum is whether any of its rows has a true ``stratum``. With
+    ``one_row_per`` set ("study", "image"), each row is a group, its (string) id is ``group``
+    and its stratum is its ``stratum`` value. ``sort_by`` columns that the table has order both
+    sides; ``positive_singleton_held_out`` sends the lone positive group of its stratum to the
+    holdout (for a metric that needs one positive case).
+    """
+
+    namespace: str
+    group: str
+    stratum: str
+    required: tuple[str, ...] | None = None
+    """The columns a table must have; None: ``group`` and ``stratum``."""
+    sort_by: tuple[str, ...] | None = None
+    """None: ``group``."""
+    one_row_per: str | None = None
+    positive_singleton_held_out: bool = False
+
+    def __call__(
+        self, table: pd.DataFrame, *, fraction: float = 0.2, version: str = "v1"
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        required = (self.group, self.stratum) if self.required is None else self.required
+        missing = [c for c in required if c not in table.columns]
+        if missing:
+            raise ValueError(f"holdout_split needs column(s) {', '.join(missing)}")
+        if self.one_row_per is None:
+            strata = table.groupby(self.group, sort=False)[self.stratum].max().astype(bool)
+        else:
+            if table[self.group].duplicated().any():
+                raise ValueError(
+                    f"holdout_split needs one row per {self.one_row_per}: {self.group} repeats"
+                )
+            ids = table[self.group].astype(str)
+            strata = pd.Series(table[self.stratum].to_numpy(), index=ids.to_numpy())
+            table = table.assign(**{self.group: ids})
+        return grouped_holdout(
+            table,
+            group=self.group,
+            strata=strata,
+            namespace=self.namespace,
+            version=version,
+            fraction=fraction,
+            sort_by=[c for c in self.sort_by or (self.group,) if c in table.columns],
+            singletons_held_out={True} if self.positive_singleton_held_out else (),
+        )
 
 
 def grouped_folds(

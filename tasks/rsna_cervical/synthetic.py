@@ -33,7 +33,7 @@ import pandas as pd
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV1, generate_uid
 
 from harness.kit.imaging.ct import AXIAL
-from harness.kit.imaging.synth_dicom import CT_IMAGE, write_dicom
+from harness.kit.imaging.synth_dicom import write_dicom
 from harness.kit.synthetic import OptionCheck
 from harness.kit.task import Synthetic
 from tasks.rsna_cervical.layout import (
@@ -397,7 +397,6 @@ def _write_slice(
         window=([400.0], [1800.0]),
         patient_id=study.uid,
         modality="CT",
-        sop_class_uid=CT_IMAGE,
         extra={
             "StudyInstanceUID": study.uid,
             "SeriesInstanceUID": generate_uid(entropy_srcs=["series", study.uid]),

@@ -287,27 +287,26 @@ def _label_problems(frame: pd.DataFrame, where: str) -> list[DataProblem]:
     ids = frame["ID"].astype("string[pyarrow]")
     bad_id = ~ids.str.fullmatch(ID_PATTERN).fillna(False).astype(bool)
     if bad_id.any():
-        examples = ", ".join(repr(v) for v in frame.loc[bad_id, "ID"].head(_MAX_EXAMPLES))
-        problems.append(
-            DataProblem(
-                where,
-                f"{int(bad_id.sum())} ID(s) are not ID_<image>_<subtype> with subtype one of "
-                f"{', '.join(SUBTYPES)}, e.g. {examples} on line(s) {csv_lines(bad_id)}",
-                "fix or remove those rows",
-            )
+        what = (
+            f"{int(bad_id.sum())} ID(s) are not ID_<image>_<subtype> with subtype one of "
+            f"{', '.join(SUBTYPES)}"
         )
+        problems.append(_rows_problem(where, frame, bad_id, "ID", what))
     bad_label = ~frame["Label"].isin((0, 1))
     if bad_label.any():
-        examples = ", ".join(repr(v) for v in frame.loc[bad_label, "Label"].head(_MAX_EXAMPLES))
-        problems.append(
-            DataProblem(
-                where,
-                f"Label must be 0 or 1: {int(bad_label.sum())} row(s) are not, e.g. {examples} "
-                f"on line(s) {csv_lines(bad_label)}",
-                "fix or remove those rows",
-            )
-        )
+        what = f"Label must be 0 or 1: {int(bad_label.sum())} row(s) are not"
+        problems.append(_rows_problem(where, frame, bad_label, "Label", what))
     return problems
+
+
+def _rows_problem(
+    where: str, frame: pd.DataFrame, bad: pd.Series, column: str, what: str
+) -> DataProblem:
+    """``what`` is wrong with the rows ``bad`` marks: shown with examples of their ``column``."""
+    examples = ", ".join(repr(v) for v in frame.loc[bad, column].head(_MAX_EXAMPLES))
+    return DataProblem(
+        where, f"{what}, e.g. {examples} on line(s) {csv_lines(bad)}", "fix or remove those rows"
+    )
 
 
 def _any_problems(labels: pd.DataFrame, where: str) -> list[DataProblem]:

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from harness.kit.imaging.synth_dicom import CT_IMAGE, write_dicom
+from harness.kit.imaging.synth_dicom import write_dicom
 from harness.kit.synthetic import OptionCheck, smooth_noise
 from harness.kit.task import Synthetic
 from tasks.rsna_ich.layout import IMAGE_DIR, LABEL_CSV, SUBTYPES, image_path, label_id
@@ -378,7 +378,6 @@ def _write_slice(
         rescale=rescale,
         patient_id=patient_id,
         modality="CT",
-        sop_class_uid=CT_IMAGE,
         window=([40.0], [80.0]),
         extra=extra,
     )

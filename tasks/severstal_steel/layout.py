@@ -25,7 +25,7 @@ import pandas as pd
 from PIL import Image
 
 from harness.api import DataError, DataProblem
-from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
+from harness.kit.file_checks import EVERY_FILE, Checked, Opening, read_checked
 from harness.kit.layout import check_prelude, mismatch_error, read_text_csv, require_root
 from harness.kit.segmentation.rle import absolute_runs
 from harness.kit.task import Layout
@@ -227,14 +227,10 @@ def check_layout(
     csv_path, image_dir = prelude.root / TRAIN_CSV, prelude.root / IMAGE_DIR
     files = find_images(image_dir) if image_dir.is_dir() else {}
 
-    infos: dict[str, ImageInfo] = {}
-    checks = partial(_open_image, decode=decode)
-    for (image_id, _), checked in opening.run(
-        checks, list(files.items()), chunk_size=files_per_chunk(decode)
-    ):
-        problems += checked.problems
-        if checked.value is not None:
-            infos[image_id] = checked.value
+    opened, infos = opening.open_files(
+        partial(_open_image, decode=decode), list(files.items()), decode=decode
+    )
+    problems += opened
     problems += _image_shape_problems(infos, files)
     problems += row_problems(frame, _sizes(infos), csv_path)
     if image_dir.is_dir():
@@ -244,15 +240,13 @@ def check_layout(
 
 def _open_image(item: tuple[str, Path], *, decode: bool) -> Checked[ImageInfo]:
     """One JPEG's size and channels and its problem, if any (run in a worker process)."""
-    _, path = item
-    info = None
-    try:
-        info = read_image_info(path)
-        if decode:
-            read_grey(path)
-    except ImageReadError as err:
-        return Checked((DataProblem(str(err.path), err.reason, _REDOWNLOAD_FIX),), info)
-    return Checked(value=info)
+    return read_checked(
+        item[1],
+        read_image_info,
+        decode=read_grey if decode else None,
+        error=ImageReadError,
+        problem=lambda err: DataProblem(str(err.path), err.reason, _REDOWNLOAD_FIX),
+    )
 
 
 def _image_shape_problems(infos: dict[str, ImageInfo], files: dict[str, Path]) -> list[DataProblem]:

@@ -6,39 +6,18 @@ classes and class combinations appear on both sides in proportion. Within a stra
 are ranked by a hash of their id (harness.kit.splits): the split does not depend on row order,
 numpy's RNG or the pandas version. Changing ``version`` draws a new split; results made with
 different split versions are not comparable.
+
+One row per image; images are ranked by ``sha256(f"severstal-steel/{version}/{ImageId}")`` and
+a lone image of its class set stays in train. Both sides come back sorted by ImageId.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+from harness.kit.splits import StratifiedHoldout
 
-from harness.kit.splits import grouped_holdout
-
-REQUIRED_COLUMNS: tuple[str, ...] = ("ImageId", "classes")
-
-
-def holdout_split(
-    table: pd.DataFrame, *, fraction: float = 0.2, version: str = "v1"
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Deterministic (train, holdout) split stratified on each image's set of defect classes.
-
-    Within each stratum, images are ordered by ``sha256(f"severstal-steel/{version}/{ImageId}")``
-    and the first ``round(fraction * n_stratum)`` (half up) go to the holdout, at least one of a
-    stratum of two or more and never all of it; a lone image stays in train. Both tables come
-    back sorted by ImageId with a fresh index.
-    """
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"holdout_split needs column(s) {', '.join(missing)}")
-    if table["ImageId"].duplicated().any():
-        raise ValueError("holdout_split needs one row per image: ImageId repeats")
-    ids = table["ImageId"].astype(str)
-    return grouped_holdout(
-        table.assign(ImageId=ids),
-        group="ImageId",
-        strata=pd.Series(table["classes"].to_numpy(), index=ids.to_numpy()),
-        namespace="severstal-steel",
-        version=version,
-        fraction=fraction,
-        sort_by=["ImageId"],
-    )
+holdout_split = StratifiedHoldout(
+    namespace="severstal-steel",
+    group="ImageId",
+    stratum="classes",
+    one_row_per="image",
+)

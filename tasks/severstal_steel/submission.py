@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.api import DataError
 from harness.kit.segmentation.rle import absolute_runs
 from harness.kit.segmentation.submission import (
+    RleFormat,
     cell_text,
     read_rle_answers,
     validate_rle_submission,
@@ -35,6 +35,7 @@ from tasks.severstal_steel.layout import (
 
 ID_COLUMN = "ImageId_ClassId"
 SUBMISSION_COLUMNS: tuple[str, ...] = (ID_COLUMN, "EncodedPixels")
+RLE = RleFormat(id_column=ID_COLUMN, runs=absolute_runs, row_label="{}", image_size=IMAGE_SIZE)
 
 
 def pair_id(image_id: str, class_id: int) -> str:
@@ -77,16 +78,11 @@ def read_answers(path: str | Path) -> pd.DataFrame:
     are the competition's 256x1600. Raises DataError naming the problem.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"answers file {path} not found")
-    if path.name == TRAIN_CSV and (path.parent / IMAGE_DIR).is_dir():
+    if path.name == TRAIN_CSV and path.is_file() and (path.parent / IMAGE_DIR).is_dir():
         return answers_from_table(read_train_table(path.parent))
     answers = read_rle_answers(
         path,
-        id_column=ID_COLUMN,
-        runs=absolute_runs,
-        image_size=IMAGE_SIZE,
-        row_label="{}",
+        RLE,
         expected=f"a dataset's {TRAIN_CSV} next to its {IMAGE_DIR}/",
         id_problem=_pair_id_problem,
     )
@@ -115,9 +111,7 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     return validate_rle_submission(
         submission,
         answers,
-        id_column=ID_COLUMN,
-        runs=absolute_runs,
-        row_label="{}",
+        RLE,
         missing_hint=" (write four rows per image, ClassId 1 to 4, with an empty EncodedPixels "
         "for no defect)",
         unknown_hint=" (ids are <ImageId>_<ClassId> with the ImageId's .jpg and ClassId 1 to 4)",

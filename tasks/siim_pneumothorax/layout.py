@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api import DataError, DataProblem
-from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
+from harness.kit.file_checks import EVERY_FILE, Checked, Opening, read_checked
 from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
 from harness.kit.layout import check_prelude, mismatch_error, read_text_csv, require_root
 from harness.kit.segmentation.rle import (
@@ -247,14 +247,10 @@ def check_layout(
     if frame is None:
         return problems
 
-    headers: dict[str, ImageHeader] = {}
-    checks = partial(_open_image, decode=decode)
-    for (image_id, _), checked in opening.run(
-        checks, sorted(files.items()), chunk_size=files_per_chunk(decode)
-    ):
-        problems += checked.problems
-        if checked.value is not None:
-            headers[image_id] = checked.value
+    opened, headers = opening.open_files(
+        partial(_open_image, decode=decode), sorted(files.items()), decode=decode
+    )
+    problems += opened
     problems += row_problems(frame, _shapes(headers), prelude.root / TRAIN_CSV)
     listed = set(frame["ImageId"])
     if image_dir.is_dir():
@@ -280,16 +276,15 @@ def check_layout(
 
 def _open_image(item: tuple[str, Path], *, decode: bool) -> Checked[ImageHeader]:
     """One DICOM's header and its problem, if any (run in a worker process)."""
-    _, path = item
-    header = None
-    try:
-        header = read_image_header(path)
-        if decode:
-            read_dicom(path)
-    except DicomReadError as err:
-        problem = DataProblem(str(err.path), f"unreadable DICOM: {err.reason}", _REDOWNLOAD_FIX)
-        return Checked((problem,), header)
-    return Checked(value=header)
+    return read_checked(
+        item[1],
+        read_image_header,
+        decode=read_dicom if decode else None,
+        error=DicomReadError,
+        problem=lambda err: DataProblem(
+            str(err.path), f"unreadable DICOM: {err.reason}", _REDOWNLOAD_FIX
+        ),
+    )
 
 
 def _shapes(headers: dict[str, ImageHeader]) -> dict[str, tuple[int, int]]:

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.api import DataError
 from harness.kit.segmentation.rle import relative_runs
 from harness.kit.segmentation.submission import (
+    RleFormat,
     cell_text,
     read_rle_answers,
     validate_rle_submission,
@@ -26,6 +26,9 @@ from tasks.siim_pneumothorax.layout import IMAGE_DIR, IMAGE_SIZE, TRAIN_CSV, rea
 
 SUBMISSION_COLUMNS: tuple[str, ...] = ("ImageId", "EncodedPixels")
 ANSWER_COLUMNS: tuple[str, ...] = ("ImageId", "EncodedPixels", "height", "width")
+RLE = RleFormat(
+    id_column="ImageId", runs=relative_runs, row_label="ImageId {}", image_size=IMAGE_SIZE
+)
 
 
 def answers_from_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -48,16 +51,11 @@ def read_answers(path: str | Path) -> pd.DataFrame:
     images are the competition's 1024x1024. Raises DataError naming the problem.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"answers file {path} not found")
-    if path.name == TRAIN_CSV and (path.parent / IMAGE_DIR).is_dir():
+    if path.name == TRAIN_CSV and path.is_file() and (path.parent / IMAGE_DIR).is_dir():
         return answers_from_table(read_train_table(path.parent))
     answers = read_rle_answers(
         path,
-        id_column="ImageId",
-        runs=relative_runs,
-        image_size=IMAGE_SIZE,
-        row_label="ImageId {}",
+        RLE,
         expected=f"a dataset's {TRAIN_CSV} next to its {IMAGE_DIR}/",
         skipinitialspace=True,
     )
@@ -75,9 +73,7 @@ def validate_submission(submission: pd.DataFrame, answers: pd.DataFrame) -> pd.D
     return validate_rle_submission(
         submission,
         answers,
-        id_column="ImageId",
-        runs=relative_runs,
-        row_label="ImageId {}",
+        RLE,
         missing_hint=" (write -1 for no pneumothorax)",
         as_text=partial(cell_text, whole_floats_as_integers=True),
     )

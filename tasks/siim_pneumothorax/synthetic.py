@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from harness.kit.imaging.synth_dicom import COMPUTED_RADIOGRAPHY, write_dicom
+from harness.kit.imaging.synth_dicom import write_dicom
 from harness.kit.segmentation.rle import EMPTY_RELATIVE, encode_relative
 from harness.kit.synthetic import OptionCheck
 from harness.kit.task import Synthetic
@@ -91,7 +91,6 @@ def synthesize(root: str | Path, config: PneumothoraxSynthConfig, seed: int) -> 
             bits_stored=8,
             patient_id=patients[index],
             modality="CR",
-            sop_class_uid=COMPUTED_RADIOGRAPHY,
             extra={
                 "SOPInstanceUID": uids["instance"],
                 "StudyInstanceUID": uids["study"],

@@ -29,6 +29,12 @@ from pydicom.valuerep import DSfloat
 DIGITAL_MAMMOGRAPHY_FOR_PRESENTATION = UID("1.2.840.10008.5.1.4.1.1.1.2")
 COMPUTED_RADIOGRAPHY = UID("1.2.840.10008.5.1.4.1.1.1")
 CT_IMAGE = UID("1.2.840.10008.5.1.4.1.1.2")
+SOP_CLASSES: dict[str, UID] = {
+    "MG": DIGITAL_MAMMOGRAPHY_FOR_PRESENTATION,
+    "CR": COMPUTED_RADIOGRAPHY,
+    "CT": CT_IMAGE,
+}
+"""The SOP class of the images each ``modality`` written here stands for."""
 TRANSFER_SYNTAXES: tuple[str, ...] = (ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV1)
 """What ``write_dicom`` can write (JPEG Lossless SV1 through imagecodecs' libjpeg-turbo)."""
 
@@ -45,7 +51,6 @@ def write_dicom(
     rescale: tuple[float, float] | None = None,
     patient_id: str,
     modality: str = "MG",
-    sop_class_uid: str = DIGITAL_MAMMOGRAPHY_FOR_PRESENTATION,
     extra: dict[str, Any] | None = None,
 ) -> None:
     """Write a 2-D image as a DICOM file (by default Digital Mammography, For Presentation).
@@ -56,12 +61,14 @@ def write_dicom(
     (1.2.840.10008.1.2.4.90, pylibjpeg-openjpeg) or JPEG Lossless SV1 (1.2.840.10008.1.2.4.70,
     libjpeg-turbo through imagecodecs). ``window`` is (centers, widths); several values are
     written as multi-valued WindowCenter/WindowWidth. ``rescale`` is (slope, intercept).
-    ``modality`` and ``sop_class_uid`` name the kind of image, e.g. "CR" with
-    COMPUTED_RADIOGRAPHY or "CT" with CT_IMAGE (presentation intent is written for MG only).
+    ``modality`` ("MG", "CR" or "CT") names the kind of image and, through SOP_CLASSES, its SOP
+    class (presentation intent is written for MG only).
     ``extra`` sets further elements by keyword, e.g. ``{"ImageLaterality": "L"}``; a
     ``SOPInstanceUID``, ``StudyInstanceUID`` or ``SeriesInstanceUID`` given there replaces the
     hashed default.
     """
+    if modality not in SOP_CLASSES:
+        raise ValueError(f"modality must be one of {', '.join(SOP_CLASSES)}, got {modality!r}")
     if pixels.ndim != 2 or pixels.dtype not in (np.uint8, np.uint16, np.int16):
         raise ValueError(
             f"pixels must be a 2-D uint8, uint16 or int16 array, got {pixels.dtype} {pixels.shape}"
@@ -96,7 +103,8 @@ def write_dicom(
     )
     dataset = Dataset()
     dataset.file_meta = FileMetaDataset()
-    dataset.file_meta.MediaStorageSOPClassUID = UID(sop_class_uid)
+    sop_class_uid = SOP_CLASSES[modality]
+    dataset.file_meta.MediaStorageSOPClassUID = sop_class_uid
     dataset.file_meta.MediaStorageSOPInstanceUID = sop_instance_uid
     dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     dataset.SOPClassUID = sop_class_uid

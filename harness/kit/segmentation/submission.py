@@ -9,6 +9,7 @@ their messages, which are parameters here. Messages name the file or row, the id
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,13 +29,23 @@ from harness.kit.submissions import (
 SIZE_COLUMNS: tuple[str, ...] = ("height", "width")
 
 
+@dataclass(frozen=True)
+class RleFormat:
+    """How a competition's answers and submissions name their rows and encode their masks."""
+
+    id_column: str
+    runs: RleReader
+    """The RLE reader (``rle.relative_runs``, ``rle.absolute_runs``)."""
+    row_label: str
+    """Formats a row's id in messages, e.g. ``"ImageId {}"``."""
+    image_size: tuple[int, int]
+    """The competition's (height, width): an answers file without sizes is read against it."""
+
+
 def read_rle_answers(
     path: Path,
+    rle: RleFormat,
     *,
-    id_column: str,
-    runs: RleReader,
-    image_size: tuple[int, int],
-    row_label: str,
     expected: str,
     skipinitialspace: bool = False,
     id_problem: Callable[[pd.Series], str | None] | None = None,
@@ -42,11 +53,12 @@ def read_rle_answers(
     """A solution file's answers: ``id_column``, ``EncodedPixels``, ``height``, ``width``, in file
     order, ids and masks stripped.
 
-    ``height`` and ``width`` default to ``image_size`` (the competition's). Raises DataError for
+    ``height`` and ``width`` default to ``rle.image_size``. Raises DataError for
     an unreadable file, a missing column (``expected`` says what else the file may be), an id on
     several rows, an id ``id_problem`` rejects (it returns the message) and a malformed RLE
-    (``row_label`` formats the id, e.g. ``"ImageId {}"``).
+    (``rle.row_label`` formats the id).
     """
+    id_column, runs, row_label, image_size = rle.id_column, rle.runs, rle.row_label, rle.image_size
     frame = read_answers_csv(
         path, dtype=str, skipinitialspace=skipinitialspace, keep_default_na=False
     )
@@ -71,9 +83,9 @@ def read_rle_answers(
         raise DataError(f"answers file {path}: {problem}")
     masks = answers["EncodedPixels"].str.strip()
     rows = zip(ids, masks, answers["height"], answers["width"], strict=True)
-    for position, (key, rle, height, width) in enumerate(rows):
+    for position, (key, mask, height, width) in enumerate(rows):
         try:
-            runs(rle, (int(height), int(width)))
+            runs(mask, (int(height), int(width)))
         except ValueError as err:
             raise DataError(
                 f"answers file {path}, row {position + 1} ({row_label.format(key)}): {err}"
@@ -84,10 +96,8 @@ def read_rle_answers(
 def validate_rle_submission(
     submission: pd.DataFrame,
     answers: pd.DataFrame,
+    rle: RleFormat,
     *,
-    id_column: str,
-    runs: RleReader,
-    row_label: str,
     missing_hint: str,
     unknown_hint: str = "",
     as_text: Callable[[object], str],
@@ -98,6 +108,7 @@ def validate_rle_submission(
     repeated, absent from or unknown to the answers), then masks that ``runs`` rejects against
     the image's size. ``as_text`` turns a cell into RLE text (see ``cell_text``).
     """
+    id_column = rle.id_column
     submission = submission.rename(columns=lambda c: str(c).strip())
     require_columns(submission, (id_column, "EncodedPixels"))
     raw_ids = submission[id_column].reset_index(drop=True)
@@ -109,7 +120,7 @@ def validate_rle_submission(
     )
     masks = submission["EncodedPixels"].reset_index(drop=True).map(as_text)
     shapes = dict(zip(expected, zip(answers["height"], answers["width"], strict=True), strict=True))
-    problems += rle_problems(ids, masks, shapes, runs, row_label=row_label)
+    problems += rle_problems(ids, masks, shapes, rle.runs, row_label=rle.row_label)
     raise_problems(problems)
     aligned = pd.Series(masks.to_numpy(), index=ids.to_numpy()).loc[expected.tolist()]
     return pd.DataFrame({id_column: expected.to_numpy(), "EncodedPixels": aligned.to_numpy()})

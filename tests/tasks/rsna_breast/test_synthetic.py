@@ -52,22 +52,10 @@ def test_csv_has_kaggle_columns_in_order_and_types(dataset):
     on_disk = pd.read_csv(root / "train.csv")
 
     assert tuple(on_disk.columns) == COLUMNS
-    assert COLUMNS == (
-        "site_id",
-        "patient_id",
-        "image_id",
-        "laterality",
-        "view",
-        "age",
-        "cancer",
-        "biopsy",
-        "invasive",
-        "BIRADS",
-        "implant",
-        "density",
-        "machine_id",
-        "difficult_negative_case",
-    )
+    assert ",".join(COLUMNS) == (
+        "site_id,patient_id,image_id,laterality,view,age,cancer,biopsy,invasive,BIRADS,implant,"
+        "density,machine_id,difficult_negative_case"
+    ), "the header line of Kaggle's train.csv"
     pd.testing.assert_frame_equal(on_disk, table)
     for column in ("site_id", "patient_id", "image_id", "cancer", "biopsy", "invasive"):
         assert pd.api.types.is_integer_dtype(on_disk[column]), column

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from pydicom.uid import ExplicitVRLittleEndian
 
-from harness.kit.imaging.synth_dicom import CT_IMAGE, write_dicom
+from harness.kit.imaging.synth_dicom import write_dicom
 from tasks.rsna_ich.layout import SUBTYPES
 
 SliceWriter = Callable[..., Path]
@@ -41,7 +41,6 @@ def write_slice(
         rescale=rescale,
         patient_id=patient,
         modality="CT",
-        sop_class_uid=CT_IMAGE,
         extra={
             "StudyInstanceUID": study,
             "SeriesInstanceUID": series,

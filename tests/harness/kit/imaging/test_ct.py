@@ -12,7 +12,7 @@ from harness.kit.imaging.ct import (
     window,
 )
 from harness.kit.imaging.dicom import read_dicom
-from harness.kit.imaging.synth_dicom import CT_IMAGE, write_dicom
+from harness.kit.imaging.synth_dicom import write_dicom
 
 
 def _header(**tags: object) -> pydicom.Dataset:
@@ -84,7 +84,6 @@ def test_slices_are_ordered_by_position_not_file_name_or_instance_number(tmp_pat
             bits_stored=16,
             patient_id="ID_p",
             modality="CT",
-            sop_class_uid=CT_IMAGE,
             extra={
                 "ImagePositionPatient": [-120.0, -120.0, z],
                 "ImageOrientationPatient": [1, 0, 0, 0, 1, 0],

@@ -161,7 +161,6 @@ def test_signed_ct_slice_round_trips_with_its_modality(tmp_path, syntax):
         rescale=(1.0, -1024.0),
         patient_id="ID_1",
         modality="CT",
-        sop_class_uid=CT_IMAGE,
     )
 
     dataset = pydicom.dcmread(path)
@@ -183,12 +182,24 @@ def test_eight_bit_radiograph_round_trips(tmp_path):
         bits_stored=8,
         patient_id="p",
         modality="CR",
-        sop_class_uid=COMPUTED_RADIOGRAPHY,
     )
 
     dataset = pydicom.dcmread(path)
     assert (dataset.Modality, dataset.BitsAllocated, dataset.BitsStored) == ("CR", 8, 8)
+    assert dataset.SOPClassUID == dataset.file_meta.MediaStorageSOPClassUID == COMPUTED_RADIOGRAPHY
     np.testing.assert_array_equal(dataset.pixel_array, pixels)
+
+
+def test_a_modality_without_a_sop_class_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="modality must be one of MG, CR, CT, got 'MR'"):
+        write_dicom(
+            tmp_path / "x.dcm",
+            np.zeros((8, 8), np.uint8),
+            transfer_syntax=ExplicitVRLittleEndian,
+            bits_stored=8,
+            patient_id="p",
+            modality="MR",
+        )
 
 
 def test_values_outside_the_signed_range_are_rejected(tmp_path):
