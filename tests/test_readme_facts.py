@@ -54,31 +54,6 @@ def readme() -> str:
     return " ".join(README.read_text(encoding="utf-8").split())
 
 
-@pytest.fixture(scope="module")
-def breast(tmp_path_factory: pytest.TempPathFactory) -> Holdout:
-    return _holdout("rsna-breast", tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def siim(tmp_path_factory: pytest.TempPathFactory) -> Holdout:
-    return _holdout("siim-pneumothorax", tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def cervical(tmp_path_factory: pytest.TempPathFactory) -> Holdout:
-    return _holdout("rsna-cervical", tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def ich(tmp_path_factory: pytest.TempPathFactory) -> Holdout:
-    return _holdout("rsna-ich", tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def steel(tmp_path_factory: pytest.TempPathFactory) -> Holdout:
-    return _holdout("severstal-steel", tmp_path_factory)
-
-
 def _says(readme: str, phrase: str) -> None:
     """One line naming the phrase the README should hold (not the whole README)."""
     if phrase not in readme:
@@ -103,7 +78,10 @@ def _ich_prior(data: Holdout) -> float:
     return data.task.score(submission, data.answers)
 
 
-def test_rsna_breast_holdout_and_bootstrap_unit(breast: Holdout, readme: str) -> None:
+def test_rsna_breast_holdout_and_bootstrap_unit(
+    tmp_path_factory: pytest.TempPathFactory, readme: str
+) -> None:
+    breast = _holdout("rsna-breast", tmp_path_factory)
     breasts = len(breast.answers)
     patients = breast.holdout["patient_id"].nunique()
     assert breast.n_groups == patients  # the bootstrap draws patients
@@ -112,7 +90,10 @@ def test_rsna_breast_holdout_and_bootstrap_unit(breast: Holdout, readme: str) ->
     _says(readme, "resamples patients in rsna-breast")
 
 
-def test_siim_holdout_bootstrap_unit_and_all_empty_score(siim: Holdout, readme: str) -> None:
+def test_siim_holdout_bootstrap_unit_and_all_empty_score(
+    tmp_path_factory: pytest.TempPathFactory, readme: str
+) -> None:
+    siim = _holdout("siim-pneumothorax", tmp_path_factory)
     images = len(siim.answers)
     positives = int((siim.answers["EncodedPixels"] != "-1").sum())
     all_empty = siim.task.score(siim.answers.assign(EncodedPixels="-1"), siim.answers)
@@ -124,7 +105,10 @@ def test_siim_holdout_bootstrap_unit_and_all_empty_score(siim: Holdout, readme: 
     _says(readme, "The CI resamples images")
 
 
-def test_rsna_cervical_holdout_and_prior_score(cervical: Holdout, readme: str) -> None:
+def test_rsna_cervical_holdout_and_prior_score(
+    tmp_path_factory: pytest.TempPathFactory, readme: str
+) -> None:
+    cervical = _holdout("rsna-cervical", tmp_path_factory)
     studies = len(cervical.holdout)
     assert cervical.n_groups == studies
     assert len(cervical.answers) == len(TARGETS) * studies
@@ -134,7 +118,10 @@ def test_rsna_cervical_holdout_and_prior_score(cervical: Holdout, readme: str) -
     _says(readme, "studies in rsna-cervical")
 
 
-def test_rsna_ich_holdout_bootstrap_unit_and_prior_score(ich: Holdout, readme: str) -> None:
+def test_rsna_ich_holdout_bootstrap_unit_and_prior_score(
+    tmp_path_factory: pytest.TempPathFactory, readme: str
+) -> None:
+    ich = _holdout("rsna-ich", tmp_path_factory)
     slices = len(ich.holdout)
     studies = ich.holdout["StudyInstanceUID"].nunique()
     assert len(ich.answers) == len(SUBTYPES) * slices  # six answer rows per slice
@@ -148,7 +135,10 @@ def test_rsna_ich_holdout_bootstrap_unit_and_prior_score(ich: Holdout, readme: s
     _says(readme, "rsna-ich (all slices of a study, six rows each)")
 
 
-def test_severstal_holdout_bootstrap_unit_and_all_empty_score(steel: Holdout, readme: str) -> None:
+def test_severstal_holdout_bootstrap_unit_and_all_empty_score(
+    tmp_path_factory: pytest.TempPathFactory, readme: str
+) -> None:
+    steel = _holdout("severstal-steel", tmp_path_factory)
     images = len(steel.holdout)
     pairs = len(steel.answers)
     empty = int((steel.answers["EncodedPixels"].fillna("") == "").sum())

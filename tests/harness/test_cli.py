@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from harness.cli import app
 from tasks.rsna_breast.metric import pfbeta
@@ -30,20 +30,19 @@ def test_list_shows_plugins_and_budgets() -> None:
         assert budget in result.output
 
 
+def _score_json(submission: Path, answers: Path) -> Result:
+    """``harness score task=rsna-breast ... --json``, in process."""
+    args = ["score", "task=rsna-breast", f"submission={submission}", f"answers={answers}"]
+    return runner.invoke(app, [*args, "--json"])
+
+
 def test_score_grades_a_submission_against_a_kaggle_train_csv(
     tmp_path: Path, tiny_breast_root: Path
 ) -> None:
     answers = _answers(tiny_breast_root)
     submission = answers.assign(cancer=[0.9 if c else 0.2 for c in answers["cancer"]])
     submission.to_csv(tmp_path / "sub.csv", index=False)
-    args = [
-        "score",
-        "task=rsna-breast",
-        f"submission={tmp_path / 'sub.csv'}",
-        f"answers={tiny_breast_root / 'train.csv'}",
-        "--json",
-    ]
-    result = runner.invoke(app, args)
+    result = _score_json(tmp_path / "sub.csv", tiny_breast_root / "train.csv")
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     expected = pfbeta(answers["cancer"].to_numpy(), submission["cancer"].to_numpy())
@@ -57,14 +56,7 @@ def test_score_rejects_a_bad_submission_naming_the_problem(
 ) -> None:
     answers = _answers(tiny_breast_root)
     answers.assign(cancer=float("nan")).to_csv(tmp_path / "sub.csv", index=False)
-    args = [
-        "score",
-        "task=rsna-breast",
-        f"submission={tmp_path / 'sub.csv'}",
-        f"answers={tiny_breast_root / 'train.csv'}",
-        "--json",
-    ]
-    result = runner.invoke(app, args)
+    result = _score_json(tmp_path / "sub.csv", tiny_breast_root / "train.csv")
     assert result.exit_code == 2
     out = json.loads(result.output)
     assert out["status"] == "invalid_submission"

@@ -93,10 +93,15 @@ def broken(tmp_path: Path, plugin_site) -> None:
 pytestmark = pytest.mark.usefixtures("broken")
 
 
-def test_an_entry_point_whose_module_does_not_exist_says_it_does_not_resolve() -> None:
+def _load_error(task: str, solution: str) -> str:
+    """The message of the PluginError that loading ``task/solution`` raises."""
     with pytest.raises(PluginError) as err:
-        load_solution("rsna-breast", "no-module")
-    message = str(err.value)
+        load_solution(task, solution)
+    return str(err.value)
+
+
+def test_an_entry_point_whose_module_does_not_exist_says_it_does_not_resolve() -> None:
+    message = _load_error("rsna-breast", "no-module")
     assert "'rsna-breast/no-module' (no_such_module.sub:Thing" in message
     assert "from package harness-broken-plugins" in message
     assert "does not resolve: there is no module 'no_such_module'" in message
@@ -109,9 +114,7 @@ def test_an_entry_point_whose_attribute_does_not_exist_says_it_does_not_resolve(
 
 
 def test_a_missing_dependency_is_told_apart_from_a_wrong_entry_point() -> None:
-    with pytest.raises(PluginError) as err:
-        load_solution("rsna-breast", "missing-dependency")
-    message = str(err.value)
+    message = _load_error("rsna-breast", "missing-dependency")
     assert "failed to import: ModuleNotFoundError" in message
     assert "lib_that_is_not_installed" in message
     assert "Check that its dependencies are installed" in message
@@ -125,9 +128,7 @@ def test_a_class_without_predict_is_rejected_naming_what_is_missing() -> None:
 
 
 def test_a_solution_for_a_task_that_does_not_exist_names_the_task_and_the_package() -> None:
-    with pytest.raises(PluginError) as err:
-        load_solution("no-such-task", "x")
-    message = str(err.value)
+    message = _load_error("no-such-task", "x")
     assert "is registered for task 'no-such-task', which no installed package provides" in message
     assert "from package harness-broken-plugins" in message
     assert "tasks are rsna-breast" in message
@@ -173,9 +174,7 @@ def test_a_clash_with_a_builtin_names_both_packages_and_spares_the_others(plugin
         [],
     )
 
-    with pytest.raises(PluginError) as err:
-        load_solution("rsna-breast", "baseline")
-    message = str(err.value)
+    message = _load_error("rsna-breast", "baseline")
     assert "two packages register harness.solutions entry point 'rsna-breast/baseline'" in message
     assert "medbench-harness (solutions.rsna_breast.baseline:BaselineSolution)" in message
     assert "harness-impostor (impostor:Baseline)" in message

@@ -73,6 +73,13 @@ def _wait_for_phase(tmp_path: Path, phase: str, process: subprocess.Popen[str]) 
     pytest.fail(f"the run never reached phase {phase}")
 
 
+def _mlflow_status(tmp_path: Path, record: RunRecord) -> tuple[str, str]:
+    """The run's status in the local MLflow store and its ``status`` tag."""
+    client = MlflowClient(f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}")
+    run = client.get_run(record.mlflow_run_id)
+    return run.info.status, run.data.tags["status"]
+
+
 @pytest.fixture
 def site(test_solutions: Path) -> Path:
     return test_solutions
@@ -218,10 +225,7 @@ def test_a_signal_stops_the_run_and_records_where_it_was(
     assert name in record.error and "prepare" in record.error
     assert set(record.phases) == {"prepare"}
     assert record.finished_at
-    client = MlflowClient(f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}")
-    run = client.get_run(record.mlflow_run_id)
-    assert run.info.status == "KILLED"
-    assert run.data.tags["status"] == "interrupted"
+    assert _mlflow_status(tmp_path, record) == ("KILLED", "interrupted")
 
 
 def test_a_sigkilled_harness_leaves_no_orphan_and_its_run_is_marked_killed(
@@ -246,10 +250,7 @@ def test_a_sigkilled_harness_leaves_no_orphan_and_its_run_is_marked_killed(
     assert record.status == "killed"
     assert record.failed_phase == "fit"
     assert f"pid {process.pid}" in record.error
-    client = MlflowClient(f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}")
-    run = client.get_run(record.mlflow_run_id)
-    assert run.info.status == "FAILED"
-    assert run.data.tags["status"] == "killed"
+    assert _mlflow_status(tmp_path, record) == ("FAILED", "killed")
 
 
 def test_progress_is_printed_while_the_run_trains(
