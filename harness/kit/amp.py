@@ -1,11 +1,14 @@
 """Mixed-precision settings that suit the card: bf16 where supported, fp16 + loss scaling on
-older GPUs (P100, T4: the Kaggle budgets), full precision on CPU."""
+older GPUs (P100, T4: the Kaggle budgets), full precision on CPU; a model placed to match."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
+
+M = TypeVar("M", bound=torch.nn.Module)
 
 
 @dataclass(frozen=True)
@@ -25,3 +28,12 @@ class Precision:
     def scaler(self, device: torch.device) -> torch.amp.GradScaler:
         """Loss scaling, needed (and enabled) only for float16."""
         return torch.amp.GradScaler(device.type, enabled=self.dtype == torch.float16)
+
+
+def on_device(model: M, device: torch.device) -> M:
+    """``model`` moved to ``device``; on CUDA in channels-last memory, the layout that
+    convolutions under autocast run fastest in (their inputs should be channels-last too)."""
+    model = model.to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    return model

@@ -1,4 +1,5 @@
-"""timm backbones with pretrained weights from the hub or from a local file.
+"""timm backbones with pretrained weights from the hub or from a local file; smp
+segmentation models with an actionable error.
 
 GPU presets use ImageNet weights as the write-ups did; where no hub is reachable the user
 points ``pretrained_path`` at a downloaded checkpoint. CPU presets and tests use none.
@@ -45,4 +46,24 @@ def create_backbone(
             f"could not download pretrained weights for {name} ({type(exc).__name__}: {exc}). "
             f"On a machine without access to the model hub set {option_prefix}pretrained_path="
             f"<local checkpoint file>, or {option_prefix}pretrained=false to train from scratch"
+        ) from exc
+
+
+def create_smp_model(arch: str, *, encoder: str, encoder_weights: str | None, **kwargs: Any) -> Any:
+    """``smp.create_model`` with an actionable error when the encoder or its weights can't be had.
+
+    The error names the solution option ``encoder_weights`` that trains from scratch instead.
+    """
+    import segmentation_models_pytorch as smp
+
+    try:
+        return smp.create_model(
+            arch, encoder_name=encoder, encoder_weights=encoder_weights, **kwargs
+        )
+    except (OSError, RuntimeError, ValueError, KeyError) as exc:
+        weights = f" with weights {encoder_weights!r}" if encoder_weights else ""
+        raise HarnessError(
+            f"cannot build smp {arch} with encoder {encoder!r}{weights} "
+            f"({type(exc).__name__}: {exc}); without access to the weights' host set "
+            "solution.encoder_weights=null to train from scratch"
         ) from exc

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from harness.kit.imaging.cache import ArrayCache
 from harness.kit.imaging.dicom import DicomReadError
@@ -78,3 +78,17 @@ class SliceDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         if self.transform is not None:
             image = self.transform(image)
         return image, torch.from_numpy(np.asarray(self.labels[index], dtype=np.float32))
+
+
+def training_batches(
+    dataset: SliceDataset, batch_size: int, workers: int
+) -> DataLoader[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of ``dataset`` in random order (torch's global generator). The last, partial
+    batch is dropped unless it is the only one: a batch of one image cannot train batch norm."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=workers,
+        drop_last=len(dataset) > batch_size,
+    )

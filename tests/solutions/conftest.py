@@ -1,5 +1,6 @@
-"""Fixtures shared by every solution's tests: an end-to-end run through the CLI, and the
-RunContext of one phase for tests that call a solution in process."""
+"""Fixtures shared by every solution's tests: an end-to-end run through the CLI, its score
+against the all-empty submission, the RunContext of one phase, and the three phases of a
+solution run in process."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from harness.api import PhaseBudget, RunContext
+from harness.api import DataView, PhaseBudget, RunContext, Solution
 from harness.cli import app
 from harness.engine.budgets import get_budget
 from harness.engine.record import RunRecord
+from harness.engine.registry import load_task
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +69,49 @@ def phase_context() -> Callable[..., RunContext]:
         )
 
     return context
+
+
+@pytest.fixture(scope="session")
+def beats_all_empty() -> Callable[[RunRecord, Callable[[pd.DataFrame], pd.DataFrame], float], None]:
+    """``beats_all_empty(record, all_empty, margin)``: the run finished and scored more than
+    ``margin`` over the submission ``all_empty(answers)`` (no mask anywhere) on its holdout."""
+
+    def check(
+        record: RunRecord, all_empty: Callable[[pd.DataFrame], pd.DataFrame], margin: float
+    ) -> None:
+        assert record.status == "ok", record.error
+        assert record.score is not None
+        task = load_task(record.task)
+        _, holdout = task.split(task.load(Path(record.data_root)))
+        answers = task.answers(holdout)
+        empty_score = task.score(task.validate(all_empty(answers), answers), answers)
+        assert record.score > empty_score + margin, (record.score, empty_score)
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def run_phases(phase_context: Callable[..., RunContext]) -> Callable[..., pd.DataFrame]:
+    """``run_phases(solution, task, train, test, folder, facts, started=None, reports=None)``:
+    ``prepare`` and ``fit`` on the labelled ``train``, then ``predict`` on the label-free
+    ``test``, in process with phase contexts under ``folder``; the submission. ``started`` and
+    ``reports`` go to the fit phase (see ``phase_context``)."""
+
+    def run(
+        solution: Solution,
+        task: str,
+        train: pd.DataFrame,
+        test: pd.DataFrame,
+        folder: Path,
+        facts: dict[str, Any],
+        started: float | None = None,
+        reports: list[tuple[int | None, Any]] | None = None,
+    ) -> pd.DataFrame:
+        solution.prepare(DataView(task, train, True), phase_context(folder, "prepare", facts))
+        solution.fit(
+            DataView(task, train, True), phase_context(folder, "fit", facts, started, reports)
+        )
+        predict_context = phase_context(folder, "predict", facts)
+        return solution.predict(DataView(task, test, False), predict_context)
+
+    return run

@@ -18,6 +18,7 @@ from torch import nn
 
 from harness.api import DataView, RunContext, Solution
 from harness.kit.amp import Precision
+from harness.kit.imaging.view_images import ViewImages
 from harness.kit.models import create_backbone
 from harness.kit.training import TrainingPlan, scaled_step
 from solutions.rsna_breast.baseline.images import load_images
@@ -69,24 +70,16 @@ class BaselineSolution(Solution):
         self.config: BaselineConfig = config
         self.model: nn.Module | None = None
         self.fallback_probability = 0.0
-        self.unreadable_images = 0
-        self._train_images: tuple[np.ndarray, np.ndarray] | None = None
-
-    def _images(self, view: DataView, ctx: RunContext) -> tuple[np.ndarray, np.ndarray]:
-        images, ok, unreadable = load_images(
-            view.frame, ctx.cache_dir, self.config.height, self.config.width
+        self.images = ViewImages(
+            lambda view, ctx: load_images(view.frame, ctx.cache_dir, config.height, config.width)
         )
-        if unreadable:
-            self.unreadable_images += len(unreadable)
-            ctx.record_fact("unreadable_images", self.unreadable_images)
-        return images, ok
 
     def prepare(self, train: DataView, ctx: RunContext) -> None:
-        self._train_images = self._images(train, ctx)
+        self.images.prepare(train, ctx)
 
     def fit(self, train: DataView, ctx: RunContext) -> None:
         cfg = self.config
-        images, ok = self._train_images or self._images(train, ctx)
+        images, ok, _ = self.images.for_fit(train, ctx)
         labels = train.frame["cancer"].to_numpy(dtype=np.float32)[ok]
         x = torch.from_numpy(images[ok].astype(np.float32)).unsqueeze(1)
         y = torch.from_numpy(labels)
@@ -145,7 +138,7 @@ class BaselineSolution(Solution):
     def predict(self, test: DataView, ctx: RunContext) -> pd.DataFrame:
         if self.model is None:
             raise RuntimeError("predict called before fit")
-        images, ok = self._images(test, ctx)
+        images, ok, _ = self.images.load(test, ctx)
         device = torch.device(ctx.device)
         self.model.eval()
         probabilities = np.full(len(test), np.nan, dtype=np.float64)

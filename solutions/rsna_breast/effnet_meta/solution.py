@@ -31,6 +31,7 @@ from sklearn.compose import ColumnTransformer
 from torch import nn
 
 from harness.api import DataView, RunContext, Solution
+from harness.kit.imaging.view_images import ViewImages
 from harness.kit.splits import grouped_folds
 from harness.kit.training import TrainingPlan, scaled_step, state_snapshot
 from solutions.rsna_breast.effnet_meta.features import fit_features, tabular_matrix
@@ -215,25 +216,18 @@ class EffnetMetaSolution(Solution):
         self.config: EffnetMetaConfig = config
         self.fold_models: list[_FoldModel] = []
         self.fallback_probability = 0.0
-        self.unreadable_images = 0
-        self._train_images: tuple[np.ndarray, np.ndarray] | None = None
-
-    def _images(self, view: DataView, ctx: RunContext) -> tuple[np.ndarray, np.ndarray]:
-        images, ok, unreadable = load_images(
-            view.frame["path"].tolist(), ctx.cache_dir, self.config.image_size
+        self.images = ViewImages(
+            lambda view, ctx: load_images(
+                view.frame["path"].tolist(), ctx.cache_dir, config.image_size
+            )
         )
-        if unreadable:
-            self.unreadable_images += len(unreadable)
-            ctx.record_fact("unreadable_images", self.unreadable_images)
-        return images, ok
 
     def prepare(self, train: DataView, ctx: RunContext) -> None:
-        self._train_images = self._images(train, ctx)
+        self.images.prepare(train, ctx)
 
     def fit(self, train: DataView, ctx: RunContext) -> None:
         cfg = self.config
-        images, ok = self._train_images or self._images(train, ctx)
-        self._train_images = None
+        images, ok, _ = self.images.for_fit(train, ctx)
         frame = train.frame.reset_index(drop=True)
         labels = frame["cancer"].to_numpy(dtype=np.float32)
         breasts = frame["prediction_id"].to_numpy()
@@ -334,7 +328,7 @@ class EffnetMetaSolution(Solution):
         if not self.fold_models:
             raise RuntimeError("predict called before fit")
         cfg = self.config
-        images, ok = self._images(test, ctx)
+        images, ok, _ = self.images.load(test, ctx)
         amp = cfg.amp and ctx.device == "cuda"
         rows = np.flatnonzero(ok)
         probabilities = np.full(len(test), np.nan, dtype=np.float64)

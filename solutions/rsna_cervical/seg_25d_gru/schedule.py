@@ -9,9 +9,15 @@ nothing depends on timing and two runs with one seed are identical.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+
 import torch
 
-from harness.kit.training import TrainingPlan, warmup_cosine
+from harness.kit.training import TrainingPlan, scaled_step, warmup_cosine
+
+EpochLosses = Callable[[], Iterator[tuple[torch.Tensor, int]]]
+"""One pass over the data: the loss of each batch (before its step) with the batch's size."""
 
 
 def step_plan(max_steps: int, seconds: float) -> TrainingPlan:
@@ -25,3 +31,31 @@ def set_step_lr(optimiser: torch.optim.Optimizer, plan: TrainingPlan, lr: float)
     rate = warmup_cosine(lr, plan.done, plan.planned, warmup=warmup, floor=0.02, step_warmup=True)
     for group in optimiser.param_groups:
         group["lr"] = rate
+
+
+def run_steps(
+    plan: TrainingPlan,
+    epoch_losses: EpochLosses,
+    *,
+    epochs: int,
+    optimiser: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    lr: float,
+    log: Callable[[int, float, float], None],
+) -> int:
+    """One optimiser step per batch of ``epoch_losses``, at most ``epochs`` passes, until the
+    plan ends; ``log(epoch, mean loss, seconds)`` after each pass; returns the steps run."""
+    for epoch in range(epochs):
+        started = time.monotonic()
+        total, seen = 0.0, 0
+        for loss, size in epoch_losses():
+            scaled_step(loss, optimiser, scaler)
+            plan.record()
+            set_step_lr(optimiser, plan, lr)
+            total, seen = total + float(loss.detach()) * size, seen + size
+            if not plan.another():
+                break
+        log(epoch, total / seen, time.monotonic() - started)
+        if not plan.another():
+            break
+    return plan.done

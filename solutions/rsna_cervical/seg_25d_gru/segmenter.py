@@ -8,8 +8,7 @@ of a slice); then applied to every study.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -17,8 +16,7 @@ from torch import nn
 
 from harness.api import HarnessError
 from harness.kit.amp import Precision
-from harness.kit.training import scaled_step
-from solutions.rsna_cervical.seg_25d_gru.schedule import set_step_lr, step_plan
+from solutions.rsna_cervical.seg_25d_gru.schedule import run_steps, set_step_lr, step_plan
 from solutions.rsna_cervical.seg_25d_gru.volumes import N_CLASSES, stack_25d
 
 
@@ -78,10 +76,9 @@ def train_unet(
 
     cross_entropy = nn.CrossEntropyLoss()
     dice = smp.losses.DiceLoss("multiclass", from_logits=True)
-    for epoch in range(epochs):
-        started = time.monotonic()
+
+    def epoch_losses() -> Iterator[tuple[torch.Tensor, int]]:
         order = torch.randperm(len(pairs), generator=generator).numpy()
-        total, seen = 0.0, 0
         for start in range(0, len(order), batch_size):
             batch = pairs[order[start : start + batch_size]]
             x = np.stack([stack_25d(volumes[s], np.asarray([k]))[0] for s, k in batch])
@@ -92,17 +89,11 @@ def train_unet(
             targets = torch.from_numpy(y.astype(np.int64)).to(device)
             with precision.autocast(device):
                 logits = model(inputs)
-            loss = cross_entropy(logits.float(), targets) + dice(logits.float(), targets)
-            scaled_step(loss, optimiser, scaler)
-            plan.record()
-            set_step_lr(optimiser, plan, lr)
-            total, seen = total + float(loss.detach()) * len(batch), seen + len(batch)
-            if not plan.another():
-                break
-        log(epoch, total / seen, time.monotonic() - started)
-        if not plan.another():
-            break
-    return plan.done
+            yield cross_entropy(logits.float(), targets) + dice(logits.float(), targets), len(batch)
+
+    return run_steps(
+        plan, epoch_losses, epochs=epochs, optimiser=optimiser, scaler=scaler, lr=lr, log=log
+    )
 
 
 @torch.no_grad()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,14 +11,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from harness.kit.amp import Precision
-from harness.kit.training import scaled_step
 from solutions.rsna_cervical.seg_25d_gru.crops import VertebraBox, crop_study, dicom_slice_reader
 from solutions.rsna_cervical.seg_25d_gru.model import (
     VertebraGru,
     competition_loss,
     log_probabilities,
 )
-from solutions.rsna_cervical.seg_25d_gru.schedule import set_step_lr, step_plan
+from solutions.rsna_cervical.seg_25d_gru.schedule import run_steps, set_step_lr, step_plan
 
 
 @dataclass(frozen=True)
@@ -96,8 +94,8 @@ def train_stage2(
     precision = Precision.for_device(device)
     scaler = precision.scaler(device)
     targets = torch.from_numpy(labels.astype(np.float32))
-    for epoch in range(epochs):
-        started = time.monotonic()
+
+    def epoch_losses() -> Iterator[tuple[torch.Tensor, int]]:
         order = torch.randperm(len(data), generator=generator)
         loader = DataLoader(
             Subset(data, order.tolist()),
@@ -105,7 +103,6 @@ def train_stage2(
             num_workers=num_workers,
             pin_memory=device.type == "cuda",
         )
-        total, seen = 0.0, 0
         for step, crops in enumerate(loader):
             idx = order[step * batch_size : step * batch_size + len(crops)]
             batch = _augment(crops.to(device, non_blocking=True).float() / 255, generator)
@@ -114,17 +111,11 @@ def train_stage2(
             log_p, log_not_p = log_probabilities(
                 logits.float(), None if overall is None else overall.float()
             )
-            loss = competition_loss(log_p, log_not_p, targets[idx].to(device))
-            scaled_step(loss, optimiser, scaler)
-            plan.record()
-            set_step_lr(optimiser, plan, lr)
-            total, seen = total + float(loss.detach()) * len(idx), seen + len(idx)
-            if not plan.another():
-                break
-        log(epoch, total / seen, time.monotonic() - started)
-        if not plan.another():
-            break
-    return plan.done
+            yield competition_loss(log_p, log_not_p, targets[idx].to(device)), len(idx)
+
+    return run_steps(
+        plan, epoch_losses, epochs=epochs, optimiser=optimiser, scaler=scaler, lr=lr, log=log
+    )
 
 
 @torch.no_grad()

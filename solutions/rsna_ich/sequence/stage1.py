@@ -20,8 +20,8 @@ import torch
 from torch.utils.data import DataLoader
 from torchvision.transforms import v2
 
-from harness.kit.amp import Precision
-from harness.kit.slices import SliceDataset
+from harness.kit.amp import Precision, on_device
+from harness.kit.slices import SliceDataset, training_batches
 from harness.kit.training import (
     TrainingPlan,
     scaled_step,
@@ -113,9 +113,7 @@ class FoldTrainer:
             model = SliceCnn(
                 cfg.model, pretrained=cfg.pretrained, pretrained_path=cfg.pretrained_path
             )
-        self.model = model.to(device)
-        if device.type == "cuda":
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = on_device(model, device)
         self.precision = Precision.for_device(device)
         self.scaler = self.precision.scaler(device)
         self.optimiser = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
@@ -129,13 +127,7 @@ class FoldTrainer:
     def train_epoch(self, planned_epochs: int, deadline: float) -> float:
         """One pass in random order (torch's global generator), cut short at ``deadline``;
         the mean training loss."""
-        loader = DataLoader(
-            self.train_set,
-            batch_size=self.cfg.batch_size,
-            shuffle=True,
-            num_workers=self.workers,
-            drop_last=len(self.train_set) > self.cfg.batch_size,
-        )
+        loader = training_batches(self.train_set, self.cfg.batch_size, self.workers)
         self.model.train()
         total, seen = 0.0, 0
         for images, targets in loader:

@@ -13,9 +13,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from harness.kit.amp import Precision
+from harness.kit.amp import Precision, on_device
 from harness.kit.losses import column_weighted_bce
-from harness.kit.slices import SliceDataset
+from harness.kit.slices import SliceDataset, training_batches
 from harness.kit.training import TrainingPlan, scaled_step, warmup_cosine
 from solutions.rsna_ich.seresnext.augment import normalise, train_transform, tta_view
 from solutions.rsna_ich.seresnext.config import SeresnextConfig
@@ -75,11 +75,10 @@ class FoldTrainer:
         self.cfg = cfg
         self.device = device
         self.workers = workers
-        self.model = build_model(
-            cfg.model, pretrained=cfg.pretrained, pretrained_path=cfg.pretrained_path
-        ).to(device)
-        if device.type == "cuda":
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = on_device(
+            build_model(cfg.model, pretrained=cfg.pretrained, pretrained_path=cfg.pretrained_path),
+            device,
+        )
         self.precision = Precision.for_device(device)
         self.scaler = self.precision.scaler(device)
         self.optimiser = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
@@ -94,13 +93,7 @@ class FoldTrainer:
 
     def train_epoch(self) -> float:
         """One pass in random order (torch's global generator); the mean training loss."""
-        loader = DataLoader(
-            self.train_set,
-            batch_size=self.cfg.batch_size,
-            shuffle=True,
-            num_workers=self.workers,
-            drop_last=len(self.train_set) > self.cfg.batch_size,
-        )
+        loader = training_batches(self.train_set, self.cfg.batch_size, self.workers)
         self.model.train()
         total, seen = 0.0, 0
         for images, targets in loader:

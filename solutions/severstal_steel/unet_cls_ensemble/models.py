@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-import segmentation_models_pytorch as smp
 from torch import nn
 
-from harness.api import HarnessError
-from harness.kit.models import create_backbone
+from harness.kit.models import create_backbone, create_smp_model
 from solutions.severstal_steel.unet_cls_ensemble.config import UnetClsEnsembleConfig
 from tasks.severstal_steel.layout import CLASS_IDS
 
 
 def create_segmenter(encoder: str, cfg: UnetClsEnsembleConfig) -> nn.Module:
     """An smp U-Net with ``encoder``, one grey input channel, one output channel per class."""
-    try:
-        return smp.Unet(
-            encoder_name=encoder,
-            encoder_weights=cfg.encoder_weights,
-            encoder_depth=len(cfg.decoder_channels),
-            decoder_channels=tuple(cfg.decoder_channels),
-            in_channels=1,
-            classes=len(CLASS_IDS),
-        )
-    except (OSError, RuntimeError, ValueError, KeyError) as exc:
-        weights = f" with weights {cfg.encoder_weights!r}" if cfg.encoder_weights else ""
-        raise HarnessError(
-            f"cannot build an smp U-Net with encoder {encoder!r}{weights} "
-            f"({type(exc).__name__}: {exc}); without access to the weights' host set "
-            "solution.encoder_weights=null to train from scratch"
-        ) from exc
+    return create_smp_model(
+        "unet",
+        encoder=encoder,
+        encoder_weights=cfg.encoder_weights,
+        encoder_depth=len(cfg.decoder_channels),
+        decoder_channels=tuple(cfg.decoder_channels),
+        in_channels=1,
+        classes=len(CLASS_IDS),
+    )
 
 
 def create_classifier(cfg: UnetClsEnsembleConfig) -> nn.Module:

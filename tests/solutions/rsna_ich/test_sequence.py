@@ -27,7 +27,6 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from harness.api import DataView, RunContext
 from harness.engine.budgets import get_budget
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
@@ -91,11 +90,11 @@ TINY = {
 }
 
 
-Context = Callable[..., RunContext]
+RunPhases = Callable[..., pd.DataFrame]
 
 
 def _fit_predict(
-    phase_context: Context,
+    run_phases: RunPhases,
     root: Path,
     tmp_path: Path,
     config: SequenceConfig,
@@ -103,11 +102,11 @@ def _fit_predict(
 ) -> tuple[SequenceSolution, dict[str, Any], pd.DataFrame]:
     """Fit on the train split of ``root`` and predict its holdout; the aligned submission."""
     task = load_task("rsna-ich")
-    return _run(phase_context, *task.split(task.load(root)), tmp_path, config, started)
+    return _run(run_phases, *task.split(task.load(root)), tmp_path, config, started)
 
 
 def _run(
-    phase_context: Context,
+    run_phases: RunPhases,
     train: pd.DataFrame,
     holdout: pd.DataFrame,
     tmp_path: Path,
@@ -117,12 +116,8 @@ def _run(
     task = load_task("rsna-ich")
     solution = SequenceSolution(config)
     facts: dict[str, Any] = {}
-    solution.prepare(DataView(task.name, train, True), phase_context(tmp_path, "prepare", facts))
-    solution.fit(DataView(task.name, train, True), phase_context(tmp_path, "fit", facts, started))
-    submission = solution.predict(
-        DataView(task.name, task.public_view(holdout), False),
-        phase_context(tmp_path, "predict", facts),
-    )
+    test = task.public_view(holdout)
+    submission = run_phases(solution, task.name, train, test, tmp_path, facts, started)
     return solution, facts, task.validate(submission, task.answers(holdout))
 
 
@@ -130,7 +125,7 @@ def test_unreadable_slices_are_left_out_of_their_series_and_get_the_prior(
     tiny_ich_root: Path,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
-    phase_context: Context,
+    run_phases: RunPhases,
 ) -> None:
     root = tmp_path / "data"
     shutil.copytree(tiny_ich_root, root)
@@ -143,7 +138,7 @@ def test_unreadable_slices_are_left_out_of_their_series_and_get_the_prior(
 
     with caplog.at_level(logging.WARNING):
         solution, facts, aligned = _run(
-            phase_context, train, holdout, tmp_path, SequenceConfig(**TINY)
+            run_phases, train, holdout, tmp_path, SequenceConfig(**TINY)
         )
     for path in broken:
         assert any(path in record.getMessage() for record in caplog.records), path
@@ -158,10 +153,10 @@ def test_unreadable_slices_are_left_out_of_their_series_and_get_the_prior(
 
 
 def test_stage_one_alone_and_both_test_embeddings_give_valid_submissions(
-    tiny_ich_root: Path, tmp_path: Path, phase_context: Context
+    tiny_ich_root: Path, tmp_path: Path, run_phases: RunPhases
 ) -> None:
     cnn_only, facts, cnn_submission = _fit_predict(
-        phase_context, tiny_ich_root, tmp_path / "cnn", SequenceConfig(**TINY, use_sequence=False)
+        run_phases, tiny_ich_root, tmp_path / "cnn", SequenceConfig(**TINY, use_sequence=False)
     )
     assert not cnn_only.sequence_models and "oof_sequence_loss" not in facts
     # Stage 1 alone submits the fold CNNs' mean probabilities.
@@ -178,7 +173,7 @@ def test_stage_one_alone_and_both_test_embeddings_give_valid_submissions(
     submissions = [cnn_submission]
     for mode in ("mean", "per_fold"):
         _, facts, submission = _fit_predict(
-            phase_context,
+            run_phases,
             tiny_ich_root,
             tmp_path / mode,
             SequenceConfig(**TINY, test_embeddings=mode),
@@ -190,13 +185,13 @@ def test_stage_one_alone_and_both_test_embeddings_give_valid_submissions(
 
 
 def test_a_nearly_spent_fit_budget_still_ends_with_a_model(
-    tiny_ich_root: Path, tmp_path: Path, phase_context: Context
+    tiny_ich_root: Path, tmp_path: Path, run_phases: RunPhases
 ) -> None:
     """With 10 ms of the fit budget left, each fold's epoch is cut at its first batch and each
     stage runs one epoch per fold: predict still has models and a valid submission."""
     almost_over = time.monotonic() - get_budget("smoke").fit_s + 0.01
     solution, facts, _ = _fit_predict(
-        phase_context, tiny_ich_root, tmp_path, SequenceConfig(**TINY), started=almost_over
+        run_phases, tiny_ich_root, tmp_path, SequenceConfig(**TINY), started=almost_over
     )
     assert facts["cnn_epochs"] == [1, 1] and facts["sequence_epochs"] == [1, 1]
     assert len(solution.cnns) == 2 and len(solution.sequence_models) == 2

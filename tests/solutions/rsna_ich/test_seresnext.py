@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -78,7 +79,7 @@ def test_unreadable_slices_are_skipped_and_predicted_with_the_prior(
     tiny_ich_root: Path,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
-    phase_context: Callable[..., RunContext],
+    run_phases: Callable[..., pd.DataFrame],
 ) -> None:
     root = tmp_path / "data"
     shutil.copytree(tiny_ich_root, root)
@@ -92,13 +93,7 @@ def test_unreadable_slices_are_skipped_and_predicted_with_the_prior(
     solution = SeresnextSolution(TINY_CONFIG)
     facts: dict[str, Any] = {}
     with caplog.at_level(logging.WARNING):
-        solution.prepare(
-            DataView(task.name, train, True), phase_context(tmp_path, "prepare", facts)
-        )
-        solution.fit(DataView(task.name, train, True), phase_context(tmp_path, "fit", facts))
-        submission = solution.predict(
-            DataView(task.name, test, False), phase_context(tmp_path, "predict", facts)
-        )
+        submission = run_phases(solution, task.name, train, test, tmp_path, facts)
     for path in broken:
         assert any(path in record.getMessage() for record in caplog.records), path
     assert facts["unreadable_images"] == 2

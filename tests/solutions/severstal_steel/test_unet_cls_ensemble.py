@@ -10,7 +10,6 @@ rationale are in MARGIN_OVER_ALL_EMPTY's comment.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +17,6 @@ import pytest
 
 from harness.api import HarnessError
 from harness.engine.record import RunRecord
-from harness.engine.registry import load_task
 from harness.kit.segmentation.components import remove_small_components
 from harness.kit.segmentation.dice import dice
 from solutions.severstal_steel.unet_cls_ensemble import (
@@ -48,20 +46,15 @@ def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
     return run_solution("severstal-steel", "unet-cls-ensemble", expect=("Dice", "95% CI"))
 
 
-def _all_empty_score(record: RunRecord) -> float:
-    task = load_task("severstal-steel")
-    _, holdout = task.split(task.load(Path(record.data_root)))
-    answers = task.answers(holdout)
-    empty = answers[["ImageId_ClassId"]].assign(EncodedPixels="")
-    return task.score(task.validate(empty, answers), answers)
-
-
 @pytest.mark.slow
-def test_smoke_run_beats_the_all_empty_submission(smoke_run: RunRecord) -> None:
-    assert smoke_run.status == "ok", smoke_run.error
-    assert smoke_run.score is not None
-    all_empty = _all_empty_score(smoke_run)
-    assert smoke_run.score > all_empty + MARGIN_OVER_ALL_EMPTY, (smoke_run.score, all_empty)
+def test_smoke_run_beats_the_all_empty_submission(
+    smoke_run: RunRecord, beats_all_empty: Callable[..., None]
+) -> None:
+    beats_all_empty(
+        smoke_run,
+        lambda answers: answers[["ImageId_ClassId"]].assign(EncodedPixels=""),
+        MARGIN_OVER_ALL_EMPTY,
+    )
     facts = smoke_run.extra
     assert facts["classifier.epochs_run"] >= 1 and facts["tu-test_resnet.epochs_run"] >= 1
     assert facts["inference_limit_s"] == 3600

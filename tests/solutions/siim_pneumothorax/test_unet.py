@@ -9,14 +9,12 @@ fails a model that learned nothing (it predicts empty, or noise that costs the n
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from harness.engine.record import RunRecord
-from harness.engine.registry import load_task
 from solutions.siim_pneumothorax.unet import UnetConfig, UnetSolution
 from solutions.siim_pneumothorax.unet.augment import augment
 from solutions.siim_pneumothorax.unet.training import plan_stages
@@ -29,20 +27,15 @@ def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
     return run_solution("siim-pneumothorax", "unet", expect=("Dice", "95% CI"))
 
 
-def _all_empty_score(record: RunRecord) -> float:
-    task = load_task("siim-pneumothorax")
-    _, holdout = task.split(task.load(Path(record.data_root)))
-    answers = task.answers(holdout)
-    empty = pd.DataFrame({"ImageId": answers["ImageId"], "EncodedPixels": "-1"})
-    return task.score(task.validate(empty, answers), answers)
-
-
 @pytest.mark.slow
-def test_smoke_run_beats_the_all_empty_submission(smoke_run: RunRecord) -> None:
-    assert smoke_run.status == "ok", smoke_run.error
-    assert smoke_run.score is not None
-    all_empty = _all_empty_score(smoke_run)
-    assert smoke_run.score > all_empty + MARGIN_OVER_ALL_EMPTY, (smoke_run.score, all_empty)
+def test_smoke_run_beats_the_all_empty_submission(
+    smoke_run: RunRecord, beats_all_empty: Callable[..., None]
+) -> None:
+    beats_all_empty(
+        smoke_run,
+        lambda answers: pd.DataFrame({"ImageId": answers["ImageId"], "EncodedPixels": "-1"}),
+        MARGIN_OVER_ALL_EMPTY,
+    )
     assert smoke_run.extra["epochs_run"] >= 1
     assert 0.0 < smoke_run.extra["threshold"] < 1.0
 

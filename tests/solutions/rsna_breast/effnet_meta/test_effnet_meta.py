@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -86,7 +87,7 @@ def test_unreadable_images_are_skipped_and_breasts_fall_back(
     tiny_breast_root: Path,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
-    phase_context: Callable[..., RunContext],
+    run_phases: Callable[..., pd.DataFrame],
 ) -> None:
     root = tmp_path / "data"
     shutil.copytree(tiny_breast_root, root)
@@ -105,15 +106,7 @@ def test_unreadable_images_are_skipped_and_breasts_fall_back(
     facts: dict[str, Any] = {}
     reports: list[tuple[int | None, Any]] = []
     with caplog.at_level(logging.WARNING):
-        solution.prepare(
-            DataView(task.name, train, True), phase_context(tmp_path, "prepare", facts)
-        )
-        solution.fit(
-            DataView(task.name, train, True), phase_context(tmp_path, "fit", facts, reports=reports)
-        )
-        submission = solution.predict(
-            DataView(task.name, test, False), phase_context(tmp_path, "predict", facts)
-        )
+        submission = run_phases(solution, task.name, train, test, tmp_path, facts, reports=reports)
 
     for path in broken:
         assert any(path in record.getMessage() for record in caplog.records), path
