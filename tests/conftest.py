@@ -27,6 +27,16 @@ from harness.engine.registry import load_task
 HERE = Path(__file__).parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Data-folder indexes (harness.kit.file_index) in a temporary folder, not ~/.cache; the
+    processes that tests start inherit it."""
+    folder = tmp_path_factory.mktemp("index")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HARNESS_INDEX_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def tiny_breast_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 16-patient rsna-breast dataset at 48x40, generated once per test session."""

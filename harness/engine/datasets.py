@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.api import DataError, Task
 from harness.engine.config import DataConfig, as_plain_dict, merge_overrides
-from harness.engine.locks import exclusive
+from harness.kit.locks import exclusive
 
 log = logging.getLogger(__name__)
 

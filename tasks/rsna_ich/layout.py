@@ -5,8 +5,9 @@
 
 The label file says nothing about which study a slice belongs to or where it sits in it: that
 is in the DICOM headers (PatientID, StudyInstanceUID, SeriesInstanceUID, ImagePositionPatient).
-``read_train_table`` reads every header once (pixel data skipped) and returns one row per image
-with both. ``check_layout`` is ``harness data check``: it lists every problem instead of
+``read_train_table`` returns one row per image with both. It reads each header once (the tags
+it needs, pixel data skipped) and keeps what it read, with the parsed csv, in the data folder's
+index (``harness.kit.file_index``): later runs stat the files and read only new or changed ones. ``check_layout`` is ``harness data check``: it lists every problem instead of
 stopping at the first.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -25,8 +25,10 @@ import pyarrow.compute as pc
 
 from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
+from harness.kit.file_index import FileIndex, cached_table
 from harness.kit.imaging.ct import slice_geometry, to_hu
-from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.kit.imaging.dicom import DicomReadError, read_dicom
+from harness.kit.imaging.dicom_tags import read_header_tags
 from harness.kit.layout import check_prelude, csv_lines, find_files, read_label_csv, require_root
 from harness.kit.task import Layout
 
@@ -62,7 +64,7 @@ _DOWNLOAD_FIX = (
 )
 _REDOWNLOAD_FIX = "re-download this file from Kaggle, or remove its six rows from the csv"
 _MAX_EXAMPLES = 5
-_HEADER_THREADS = 8
+_HEADER_TAGS = (*HEADER_COLUMNS[:4], "ImagePositionPatient", "ImageOrientationPatient")
 
 
 def label_id(image_id: str, subtype: str) -> str:
@@ -172,21 +174,21 @@ def labels_by_image(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     return wide
 
 
-def read_headers(paths: Sequence[Path]) -> pd.DataFrame:
-    """``HEADER_COLUMNS`` for every file, headers only (pixel data is never read).
+def read_headers(root: Path, relative: Sequence[str]) -> pd.DataFrame:
+    """``HEADER_COLUMNS`` of the files ``relative`` (under ``root``), headers only, from the data
+    folder's header index (files new or changed since it was written are read now).
 
     Raises DataError listing every file that is missing, unreadable or lacks a needed tag.
     """
-    with ThreadPoolExecutor(_HEADER_THREADS) as pool:
-        results = list(pool.map(_header_row, paths))
-    failures = [r for r in results if isinstance(r, DataProblem)]
+    indexed = HEADER_INDEX.rows(root, relative)
+    failures = indexed.problems
     if failures:
         listed = "\n  ".join(str(p) for p in failures[:10])
         raise DataError(
             f"{len(failures)} DICOM file(s) cannot be used:\n  {listed}{_more(len(failures), 10)}"
             "\n(run `harness data check task=rsna-ich root=...` for a full report)"
         )
-    return pd.DataFrame([r for r in results if isinstance(r, dict)], columns=list(HEADER_COLUMNS))
+    return indexed.frame.loc[:, list(HEADER_COLUMNS)]
 
 
 def add_slice_index(table: pd.DataFrame) -> pd.DataFrame:
@@ -211,13 +213,14 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
     Sorted so that the slices of a series are consecutive and in position order.
     """
     root = require_root(root, _DOWNLOAD_FIX)
-    labels = read_labels(root / LABEL_CSV)
-    paths = [image_path(root, image_id) for image_id in labels["image_id"]]
-    headers = read_headers(paths)
+    csv_path = root / LABEL_CSV
+    labels = cached_table(csv_path, "rsna-ich-labels", 1, lambda: read_labels(csv_path))
+    relative = f"{IMAGE_DIR}/" + labels["image_id"] + ".dcm"
+    headers = read_headers(root, relative.tolist())
     table = pd.concat(
         [
             labels[["image_id"]],
-            pd.Series([str(p) for p in paths], name="path"),
+            (f"{root}/" + relative).rename("path"),
             headers,
             labels[list(SUBTYPES)],
         ],
@@ -329,19 +332,19 @@ def _any_problems(labels: pd.DataFrame, where: str) -> list[DataProblem]:
 def _header_row(path: Path) -> dict[str, object] | DataProblem:
     """The header columns of one file, or the problem that stops it being used."""
     try:
-        header = read_header(path, require_pixels=True)
+        header = read_header_tags(path, _HEADER_TAGS, require_pixels=True)
     except DicomReadError as err:
         return DataProblem(str(path), err.reason, _REDOWNLOAD_FIX)
-    missing = [tag for tag in HEADER_COLUMNS[:3] if not str(header.get(tag, "")).strip()]
+    missing = [tag for tag in HEADER_COLUMNS[:3] if not str(header.get(tag) or "").strip()]
     if "ImagePositionPatient" not in header:
         missing.append("ImagePositionPatient")
     if missing:
         return DataProblem(str(path), f"header lacks {', '.join(missing)}", _REDOWNLOAD_FIX)
     geometry = slice_geometry(header)
     return {
-        "PatientID": str(header.PatientID),
-        "StudyInstanceUID": str(header.StudyInstanceUID),
-        "SeriesInstanceUID": str(header.SeriesInstanceUID),
+        "PatientID": str(header["PatientID"]),
+        "StudyInstanceUID": str(header["StudyInstanceUID"]),
+        "SeriesInstanceUID": str(header["SeriesInstanceUID"]),
         "InstanceNumber": -1 if geometry.instance_number is None else geometry.instance_number,
         "position": geometry.position,
     }
@@ -382,5 +385,8 @@ def _open_slice(path: Path, *, decode: bool) -> Checked[None]:
         return Checked((problem,))
     return Checked()
 
+
+HEADER_INDEX = FileIndex("rsna-ich-headers", HEADER_COLUMNS, _header_row, version=1)
+"""Each slice's header columns, kept between runs (see harness.kit.file_index)."""
 
 LAYOUT = Layout(check=check_layout, load=read_train_table, label_columns=SUBTYPES)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pydicom
 
+from harness.kit.imaging.dicom_check import HeaderValues
+
 WINDOWS: dict[str, tuple[float, float]] = {
     "brain": (40.0, 80.0),
     "subdural": (80.0, 200.0),
@@ -87,14 +89,16 @@ class SliceGeometry:
     instance_number: int | None
 
 
-def slice_geometry(header: pydicom.Dataset) -> SliceGeometry:
+def slice_geometry(header: HeaderValues) -> SliceGeometry:
     """A slice's position along its normal (axial orientation when the header has none).
 
-    Raises ValueError naming the missing tag when ImagePositionPatient is absent.
+    ``header`` is a ``pydicom.Dataset`` or a dict of the values read by keyword. Raises
+    ValueError naming the missing tag when ImagePositionPatient is absent.
     """
-    if "ImagePositionPatient" not in header:
+    position = header.get("ImagePositionPatient")
+    if position is None:
         raise ValueError("the slice has no ImagePositionPatient")
-    origin = np.asarray([float(v) for v in header.ImagePositionPatient])
+    origin = np.asarray([float(v) for v in position])
     cosines = [float(v) for v in header.get("ImageOrientationPatient", AXIAL)]
     normal = np.cross(cosines[:3], cosines[3:])
     number = header.get("InstanceNumber")

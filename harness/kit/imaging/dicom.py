@@ -38,6 +38,11 @@ class DicomReadError(HarnessError):
         super().__init__(f"cannot read DICOM file {self.path}: {reason}; {fix}")
 
 
+def refetch_error(path: str | os.PathLike[str], reason: str) -> DicomReadError:
+    """The error of a file that is not whole on disk (truncated, no pixel data)."""
+    return DicomReadError(path, reason, _REFETCH)
+
+
 @dataclass
 class DicomImage:
     """A decoded DICOM image.
@@ -102,7 +107,7 @@ def read_dataset(
         raise DicomReadError(path, "no such file")
     size = path.stat().st_size
     if size == 0:
-        raise DicomReadError(path, "empty file (0 bytes)", _REFETCH)
+        raise refetch_error(path, "empty file (0 bytes)")
     with path.open("rb") as fp:
         try:
             dataset = pydicom.dcmread(fp, stop_before_pixels=True)
@@ -115,12 +120,12 @@ def read_dataset(
         except Exception as err:  # truncated headers surface as EOFError, struct.error, ...
             raise DicomReadError(path, f"{type(err).__name__}: {err}") from err
         if "TransferSyntaxUID" not in dataset.file_meta:
-            raise DicomReadError(
-                path, "its file meta header has no Transfer Syntax UID (truncated?)", _REFETCH
+            raise refetch_error(
+                path, "its file meta header has no Transfer Syntax UID (truncated?)"
             )
-        problem = pixel_data_problem(fp, dataset, size)
+        problem = pixel_data_problem(fp, str(dataset.file_meta.TransferSyntaxUID), dataset, size)
         if problem is not None and (require_pixels or not problem.startswith(NO_PIXEL_DATA)):
-            raise DicomReadError(path, problem, _REFETCH)
+            raise refetch_error(path, problem)
         if stop_before_pixels:
             return dataset
         fp.seek(0)

@@ -11,9 +11,8 @@ to the sequence delimiter. Only element headers are read, never the pixel bytes.
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
-import pydicom
 from pydicom.uid import UID
 
 PIXEL_TAGS = {0x7FE00008, 0x7FE00009, 0x7FE00010}
@@ -27,14 +26,23 @@ _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR
 NO_PIXEL_DATA = "it has no Pixel Data element"
 
 
-def pixel_data_problem(fp: BinaryIO, dataset: pydicom.Dataset, size: int) -> str | None:
-    """Why the file of ``dataset`` does not hold its whole image, or None when it does.
+class HeaderValues(Protocol):
+    """A header's values by keyword: a ``pydicom.Dataset``, or a dict of the tags read."""
+
+    def get(self, keyword: str, default: Any = None, /) -> Any: ...
+
+
+def pixel_data_problem(
+    fp: BinaryIO, transfer_syntax: str, header: HeaderValues, size: int
+) -> str | None:
+    """Why the file of ``header`` does not hold its whole image, or None when it does.
 
     ``fp`` must be where ``pydicom.dcmread(fp, stop_before_pixels=True)`` left it (at the pixel
-    data element, or at the end of the file when there is none); ``size`` is the file's size.
+    data element, or at the end of the file when there is none); ``size`` is the file's size;
+    ``header`` needs Rows, Columns, BitsAllocated, SamplesPerPixel and NumberOfFrames.
     A deflated transfer syntax is not checked (file offsets say nothing about its content).
     """
-    syntax = UID(str(dataset.file_meta.get("TransferSyntaxUID", "")))
+    syntax = UID(transfer_syntax)
     if syntax.is_deflated:
         return None
     start = fp.tell()
@@ -58,14 +66,12 @@ def pixel_data_problem(fp: BinaryIO, dataset: pydicom.Dataset, size: int) -> str
         return _fragments_problem(fp, value_start, size)
     end = value_start + length
     if tag == _PIXEL_DATA:
-        needed = _native_length(dataset)
+        needed = _native_length(header)
         if needed is not None and length < needed:
-            return (
-                f"its Pixel Data holds {length:,} bytes but {_geometry(dataset)} needs {needed:,}"
-            )
+            return f"its Pixel Data holds {length:,} bytes but {_geometry(header)} needs {needed:,}"
     if end > size:
         return (
-            f"truncated: the file is {size:,} bytes but its pixel data ({_geometry(dataset)}) "
+            f"truncated: the file is {size:,} bytes but its pixel data ({_geometry(header)}) "
             f"runs from byte {value_start:,} to byte {end:,}"
         )
     return None
@@ -103,28 +109,28 @@ def _tag(head: bytes, endian: str) -> int:
     return int(group) << 16 | int(element)
 
 
-def _native_length(dataset: pydicom.Dataset) -> int | None:
+def _native_length(header: HeaderValues) -> int | None:
     """Bytes of uncompressed pixel data the header asks for; None when it cannot say."""
     try:
         bits = (
-            int(dataset.Rows)
-            * int(dataset.Columns)
-            * int(dataset.get("SamplesPerPixel", 1) or 1)
-            * int(dataset.get("NumberOfFrames", 1) or 1)
-            * int(dataset.BitsAllocated)
+            int(header.get("Rows"))
+            * int(header.get("Columns"))
+            * int(header.get("SamplesPerPixel", 1) or 1)
+            * int(header.get("NumberOfFrames", 1) or 1)
+            * int(header.get("BitsAllocated"))
         )
     except (AttributeError, TypeError, ValueError):
         return None
     return (bits + 7) // 8
 
 
-def _geometry(dataset: pydicom.Dataset) -> str:
-    parts = [f"{dataset.get('Rows', '?')} x {dataset.get('Columns', '?')}"]
-    frames = int(dataset.get("NumberOfFrames", 1) or 1)
+def _geometry(header: HeaderValues) -> str:
+    parts = [f"{header.get('Rows', '?')} x {header.get('Columns', '?')}"]
+    frames = int(header.get("NumberOfFrames", 1) or 1)
     if frames != 1:
         parts.append(f"{frames} frames")
-    samples = int(dataset.get("SamplesPerPixel", 1) or 1)
+    samples = int(header.get("SamplesPerPixel", 1) or 1)
     if samples != 1:
         parts.append(f"{samples} samples")
-    parts.append(f"{dataset.get('BitsAllocated', '?')} bits")
+    parts.append(f"{header.get('BitsAllocated', '?')} bits")
     return ", ".join(parts)

@@ -127,6 +127,25 @@ def test_equal_positions_fall_back_to_instance_number() -> None:
     assert add_slice_index(table)["image_id"].tolist() == ["ID_z", "ID_y", "ID_x"]
 
 
+def test_a_second_load_reuses_the_index_and_sees_every_change(small_dataset: Path) -> None:
+    first = read_train_table(small_dataset)
+    again = read_train_table(small_dataset)
+    pd.testing.assert_frame_equal(first, again)
+
+    changed = first.iloc[0]
+    ds = pydicom.dcmread(changed["path"])
+    ds.InstanceNumber = 999
+    ds.save_as(changed["path"])
+    rows = pd.read_csv(small_dataset / "stage_2_train.csv")
+    rows.loc[rows["ID"] == f"{changed['image_id']}_epidural", "Label"] = 1
+    rows.loc[rows["ID"] == f"{changed['image_id']}_any", "Label"] = 1
+    _write_csv(small_dataset / "stage_2_train.csv", rows)
+
+    after = read_train_table(small_dataset).set_index("image_id").loc[changed["image_id"]]
+    assert after["InstanceNumber"] == 999
+    assert (after["epidural"], after["any"]) == (1, 1)
+
+
 def test_missing_and_unreadable_files_fail_loading_by_name(small_dataset: Path) -> None:
     (small_dataset / "stage_2_train" / "ID_b0.dcm").unlink()
     (small_dataset / "stage_2_train" / "ID_e0.dcm").write_bytes(b"not dicom")
