@@ -7,8 +7,9 @@ The label file says nothing about which study a slice belongs to or where it sit
 is in the DICOM headers (PatientID, StudyInstanceUID, SeriesInstanceUID, ImagePositionPatient).
 ``read_train_table`` returns one row per image with both. It reads each header once (the tags
 it needs, pixel data skipped) and keeps what it read, with the parsed csv, in the data folder's
-index (``harness.kit.file_index``): later runs stat the files and read only new or changed ones. ``check_layout`` is ``harness data check``: it lists every problem instead of
-stopping at the first.
+index (``harness.kit.file_index``): later runs stat the files and read only new or changed
+ones. ``check_layout`` is ``harness data check``: it lists every problem instead of stopping at
+the first.
 """
 
 from __future__ import annotations
