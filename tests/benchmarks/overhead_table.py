@@ -45,9 +45,13 @@ def register_fake_solutions(site: Path) -> None:
     dist = site / "harness_bench_fakes-0.0.1.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: harness-bench-fakes\n")
-    names = {"constant": "ConstantSolution", "sleepy": "SleepySolution"}
-    entries = "\n".join(f"rsna-breast/{n} = fake_solutions:{c}" for n, c in names.items())
-    (dist / "entry_points.txt").write_text(f"[harness.solutions]\n{entries}\n")
+    entries = {
+        "rsna-breast/constant": "ConstantSolution",
+        "rsna-breast/sleepy": "SleepySolution",
+        "rsna-ich/constant": "IchConstantSolution",
+    }
+    lines = "\n".join(f"{name} = fake_solutions:{cls}" for name, cls in entries.items())
+    (dist / "entry_points.txt").write_text(f"[harness.solutions]\n{lines}\n")
     shutil.copy(FAKE_SOLUTIONS, site / FAKE_SOLUTIONS.name)
     sys.path.insert(0, str(site))
     os.environ["PYTHONPATH"] = os.pathsep.join(

@@ -6,9 +6,12 @@ import sys
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from harness.api import DataView, RunContext, Solution
+from tasks.rsna_ich.layout import SUBTYPES
+from tasks.rsna_ich.submission import submission_frame
 
 
 @dataclass
@@ -32,6 +35,17 @@ class _Base(Solution):
 
 class ConstantSolution(_Base):
     name = "constant"
+
+
+class IchConstantSolution(_Base):
+    """rsna-ich's no-op: ``value`` for every subtype of every slice."""
+
+    name = "constant"
+    tasks = ("rsna-ich",)
+
+    def predict(self, test: DataView, ctx: RunContext) -> pd.DataFrame:
+        ids = test.frame["image_id"]
+        return submission_frame(ids, np.full((len(ids), len(SUBTYPES)), self.config.value))
 
 
 class SleepySolution(_Base):

@@ -92,6 +92,17 @@ def pareto_front(costs: np.ndarray, scores: np.ndarray, greater_is_better: bool)
     return np.array(front, dtype=int)
 
 
+def error_bar(score: float, ci: tuple[float, float] | None) -> list[list[float]]:
+    """Matplotlib's ``yerr`` of one point: how far the CI reaches below and above the score.
+
+    A percentile CI need not contain the score; when every resample scores the same (a constant
+    submission) its ends differ from the score in the last bits either way. The bar then stops
+    at the score instead of going negative, which matplotlib refuses.
+    """
+    low, high = ci if ci is not None else (score, score)
+    return [[max(score - low, 0.0)], [max(high - score, 0.0)]]
+
+
 def _cost_plot(section: Section, scored: list[Entry], colors: dict[int, str]) -> Plot:
     column, divisor, label = cost_axis(section)
     costs = np.array([e.ok[column].mean() / divisor for e in scored])
@@ -100,11 +111,10 @@ def _cost_plot(section: Section, scored: list[Entry], colors: dict[int, str]) ->
     fig = Figure(figsize=(_WIDTH_IN, 4.0 + 0.2 * legend_rows), layout="constrained")
     ax = fig.subplots()
     for entry, cost, score in zip(scored, costs, scores, strict=True):
-        low, high = entry.ci if entry.ci is not None else (score, score)
         ax.errorbar(
             cost,
             score,
-            yerr=[[score - low], [high - score]],
+            yerr=error_bar(score, entry.ci),
             fmt="o",
             color=colors[id(entry)],
             capsize=4,
