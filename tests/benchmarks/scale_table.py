@@ -26,13 +26,16 @@ Nothing is asserted about time. ``--work`` keeps the layouts (default: a tempora
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -62,11 +65,13 @@ _PLACEHOLDERS = {
     "study": (_UID_ROOT + "1." + "9" * 12).encode(),
     "series": (_UID_ROOT + "2." + "9" * 12).encode(),
     "instance": (_UID_ROOT + "3." + "9" * 12).encode(),
-    "number": b"9999",
+    "number": b"8642",
     "z": b"+8888.888",
 }
 """Fixed-width values written into the template header and replaced per slice: every file is
 the template's bytes with these spans changed, so it is a valid DICOM file of the same length."""
+_UID_BASE = 10**11
+"""Added to a number in a UID: 12 digits, no leading zero (which a UID must not have)."""
 
 
 def _template() -> bytes:
@@ -110,9 +115,15 @@ def _template() -> bytes:
 
 
 def _spans(template: bytes) -> dict[str, list[int]]:
+    """Where each placeholder starts in the template; they must not overlap."""
     spans = {}
+    taken = np.zeros(len(template), dtype=bool)
     for name, marker in _PLACEHOLDERS.items():
         spans[name] = [i for i in range(len(template)) if template.startswith(marker, i)]
+        for at in spans[name]:
+            if taken[at : at + len(marker)].any():
+                raise RuntimeError(f"placeholder {name} overlaps another in the template")
+            taken[at : at + len(marker)] = True
         if not spans[name]:
             raise RuntimeError(f"placeholder {name} not found in the template")
     return spans
@@ -149,15 +160,15 @@ def _write_studies(
     for study, patient, image_ids in studies:
         values = {
             "patient": f"ID_{patient:09x}".encode(),
-            "study": f"{_UID_ROOT}1.{study:012d}".encode(),
-            "series": f"{_UID_ROOT}2.{study:012d}".encode(),
+            "study": f"{_UID_ROOT}1.{_UID_BASE + study}".encode(),
+            "series": f"{_UID_ROOT}2.{_UID_BASE + study}".encode(),
         }
         for name, value in values.items():
             for at in spans[name]:
                 data[at : at + len(value)] = value
         for number, image_id in enumerate(image_ids, start=1):
             slice_values = {
-                "instance": f"{_UID_ROOT}3.{int(image_id[3:], 16):012d}".encode(),
+                "instance": f"{_UID_ROOT}3.{_UID_BASE + int(image_id[3:], 16)}".encode(),
                 "number": f"{number:04d}".encode(),
                 "z": f"{5.0 * number:+09.3f}".encode(),
             }
@@ -179,8 +190,27 @@ def write_layout(root: Path, n_images: int, seed: int = 0, workers: int = 2) -> 
     ]
     chunks = [studies[i : i + 200] for i in range(0, len(studies), 200)]
     with ProcessPoolExecutor(workers) as pool:
-        list(pool.map(_write_studies, *zip(*[(root, template, spans, c) for c in chunks])))
+        write = functools.partial(_write_studies, root, template, spans)
+        list(pool.map(write, chunks))
     _write_labels(root, plan, seed)
+    _verify(root, plan)
+
+
+def _verify(root: Path, plan: _Studies) -> None:
+    """The last study's files, read by pydicom with warnings as errors, say what was written."""
+    last = len(plan.first) - 1
+    image_ids = plan.image_ids[plan.first[last] : plan.first[last] + plan.count[last]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for number, image_id in enumerate(image_ids, start=1):
+            dataset = pydicom.dcmread(root / "stage_2_train" / f"{image_id}.dcm")
+            assert dataset.PatientID == f"ID_{int(plan.patient[last]):09x}"
+            assert dataset.StudyInstanceUID == f"{_UID_ROOT}1.{_UID_BASE + last}"
+            assert (dataset.InstanceNumber, float(dataset.ImagePositionPatient[2])) == (
+                number,
+                5.0 * number,
+            )
+            assert dataset.pixel_array.shape == (2, 2)
 
 
 def _write_labels(root: Path, plan: _Studies, seed: int) -> None:
@@ -316,11 +346,15 @@ def measure_size(n_images: int, work: Path, runs: int) -> dict[str, Measured]:
     started = time.perf_counter()
     if not (root / "stage_2_train.csv").is_file():
         write_layout(root, n_images)
-    found["write the layout"] = Measured(time.perf_counter() - started, 0.0)
+        found["write the layout"] = Measured(time.perf_counter() - started, 0.0)
+    shutil.rmtree(env["HARNESS_INDEX_DIR"], ignore_errors=True)
+    shutil.rmtree(results, ignore_errors=True)
     found["old header pass"] = measure(_self("--step", "old-headers", str(root)), env)
     found["first load (index built)"] = measure(_self("--step", "load", str(root)), env)
     found["second load (index reused)"] = measure(_self("--step", "load", str(root)), env)
-    made = [measure(_self("--step", "run", str(root), str(results), str(s)), env) for s in range(runs)]
+    made = [
+        measure(_self("--step", "run", str(root), str(results), str(s)), env) for s in range(runs)
+    ]
     found["run start-up"] = Measured(
         float(np.median([m.output["startup_s"] for m in made])),
         max(m.peak_rss_mb for m in made),
@@ -362,12 +396,14 @@ def tables(sizes: dict[int, dict[str, Measured]]) -> str:
     growth = len(counts) > 1
     lines = [f"| step | {heads} |" + (" growth |" if growth else "")]
     lines.append("| --- |" + " ---: |" * (len(counts) + growth))
-    for step in sizes[counts[0]]:
-        cells = " | ".join(_seconds(sizes[n][step]) for n in counts)
+    for step in sizes[counts[-1]]:
+        cells = " | ".join(_seconds(sizes[n][step]) if step in sizes[n] else "-" for n in counts)
         row = f"| {step} | {cells} |"
-        if growth:
-            a, b = (sizes[n][step].seconds for n in counts[-2:])
+        if growth and all(step in sizes[n] for n in counts[-2:]):
+            a, b = (_seconds_of(sizes[n][step]) for n in counts[-2:])
             row += f" {(b / a) / (counts[-1] / counts[-2]):.2f} |"
+        elif growth:
+            row += " - |"
         lines.append(row)
     old = [sizes[n]["old header pass"].output["files_per_s"] for n in counts]
     new = [n / sizes[n]["first load (index built)"].output["s"] for n in counts]
@@ -382,17 +418,23 @@ def tables(sizes: dict[int, dict[str, Measured]]) -> str:
         "| peak RSS (MB) | " + heads + " |",
         "| --- |" + " ---: |" * len(counts),
     ]
-    for step in sizes[counts[0]]:
-        if sizes[counts[0]][step].peak_rss_mb:
-            cells = " | ".join(f"{sizes[n][step].peak_rss_mb:,.0f}" for n in counts)
+    for step in sizes[counts[-1]]:
+        if sizes[counts[-1]][step].peak_rss_mb:
+            cells = " | ".join(
+                f"{sizes[n][step].peak_rss_mb:,.0f}" if step in sizes[n] else "-" for n in counts
+            )
             lines.append(f"| {step} | {cells} |")
     return "\n".join(lines)
 
 
-def _seconds(measured: Measured) -> str:
+def _seconds_of(measured: Measured) -> float:
+    """What the step timed itself where it did (no interpreter start-up), else its wall time."""
     inner = measured.output.get("s")
-    shown = measured.seconds if inner is None else inner
-    return f"{shown:.2f}"
+    return measured.seconds if inner is None else float(inner)
+
+
+def _seconds(measured: Measured) -> str:
+    return f"{_seconds_of(measured):.2f}"
 
 
 def main(argv: Sequence[str] | None = None) -> str:

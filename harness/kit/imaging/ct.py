@@ -98,12 +98,13 @@ def slice_geometry(header: HeaderValues) -> SliceGeometry:
     position = header.get("ImagePositionPatient")
     if position is None:
         raise ValueError("the slice has no ImagePositionPatient")
-    origin = np.asarray([float(v) for v in position])
-    cosines = [float(v) for v in header.get("ImageOrientationPatient", AXIAL)]
-    normal = np.cross(cosines[:3], cosines[3:])
+    x, y, z = (float(v) for v in position)
+    rx, ry, rz, cx, cy, cz = (float(v) for v in header.get("ImageOrientationPatient", AXIAL))
+    normal = (ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx)  # row x column cosines
     number = header.get("InstanceNumber")
     return SliceGeometry(
-        position=float(origin @ normal), instance_number=None if number is None else int(number)
+        position=x * normal[0] + y * normal[1] + z * normal[2],
+        instance_number=None if number is None else int(number),
     )
 
 

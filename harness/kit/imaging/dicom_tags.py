@@ -43,6 +43,7 @@ _WALKED_ELSEWHERE = frozenset({"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"})
 _PIXEL_CHECK = ("Rows", "Columns", "SamplesPerPixel", "NumberOfFrames", "BitsAllocated")
 """What ``pixel_data_problem`` needs to know how long native pixel data must be."""
 _CHARACTER_SET = "SpecificCharacterSet"
+_US = struct.Struct("<H")
 _TRANSFER_SYNTAX = 0x00020010
 _FILE_META_GROUP = 0x0002
 
@@ -117,7 +118,10 @@ def _walk(data: bytes, names: dict[int, str], *, at_end: bool) -> tuple[str, dic
         if tag in names:
             if end > len(data):
                 raise _NeedMore if not at_end else _Unwalkable
-            raw = RawDataElement(Tag(tag), vr, length, data[value_at:end], value_at, implicit, True)
+            vr_name = None if vr is None else vr.decode("ascii", "replace")
+            raw = RawDataElement(
+                Tag(tag), vr_name, length, data[value_at:end], value_at, implicit, True
+            )
             found.append((names[tag], raw))
         elif end > len(data) and at_end:
             raise _Unwalkable  # truncated inside an element: pydicom says how
@@ -130,16 +134,16 @@ def _walk(data: bytes, names: dict[int, str], *, at_end: bool) -> tuple[str, dic
 
 def _element_header(
     data: bytes, position: int, implicit: bool, at_end: bool
-) -> tuple[str | None, int, int]:
+) -> tuple[bytes | None, int, int]:
     """VR (None in implicit VR), value length and where the value starts, of the element at
     ``position``."""
-    vr: str | None = None
+    vr: bytes | None = None
     if implicit:
         (length,) = struct.unpack_from("<I", data, position + 4)
         value_at = position + 8
     else:
-        vr_bytes = data[position + 4 : position + 6]
-        if vr_bytes in _LONG_VRS:
+        vr = data[position + 4 : position + 6]
+        if vr in _LONG_VRS:
             if position + 12 > len(data):
                 raise _NeedMore if not at_end else _Unwalkable
             (length,) = struct.unpack_from("<I", data, position + 8)
@@ -147,7 +151,6 @@ def _element_header(
         else:
             (length,) = struct.unpack_from("<H", data, position + 6)
             value_at = position + 8
-        vr = vr_bytes.decode("ascii", "replace")
     if length == _UNDEFINED:
         raise _Unwalkable  # a sequence (or UN) of undefined length: pydicom walks those
     return vr, length, value_at
@@ -167,6 +170,8 @@ def _value(element: RawDataElement, encodings: list[str] | None) -> Any:
     vr = element.VR or dictionary_VR(element.tag)
     if " or " in vr:
         raise _Unwalkable  # an implicit VR that depends on other tags: pydicom resolves it
+    if vr == "US" and isinstance(element.value, bytes) and len(element.value) == 2:
+        return _US.unpack(element.value)[0]  # what convert_value gives, without its overhead
     return convert_value(vr, element, encodings)
 
 
