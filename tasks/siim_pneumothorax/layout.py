@@ -26,7 +26,9 @@ import pandas as pd
 
 from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, read_checked
-from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
+from harness.kit.file_index import FileIndex
+from harness.kit.imaging.dicom import DicomReadError, read_dicom
+from harness.kit.imaging.dicom_tags import read_header_tags
 from harness.kit.layout import check_prelude, mismatch_error, read_text_csv, require_root
 from harness.kit.segmentation.rle import (
     EMPTY_RELATIVE,
@@ -62,6 +64,9 @@ _DOWNLOAD_FIX = (
     "'siim-train-test' keep this layout)"
 )
 _REDOWNLOAD_FIX = "re-download this file or remove its rows from train-rle.csv"
+
+
+_HEADER_TAGS = ("PatientID", "Rows", "Columns")
 
 
 @dataclass(frozen=True)
@@ -108,13 +113,26 @@ def find_images(image_dir: Path) -> tuple[dict[str, Path], list[DataProblem]]:
 
 def read_image_header(path: Path) -> ImageHeader:
     """PatientID and size of one DICOM; raises DicomReadError naming the file."""
-    header = read_header(path, require_pixels=True)
-    patient_id = str(header.get("PatientID", "")).strip()
+    header = read_header_tags(path, _HEADER_TAGS, require_pixels=True)
+    patient_id = str(header.get("PatientID") or "").strip()
     if not patient_id:
         raise DicomReadError(path, "it has no PatientID (needed to keep a patient on one side)")
     if "Rows" not in header or "Columns" not in header:
         raise DicomReadError(path, "it has no Rows or Columns element")
-    return ImageHeader(patient_id, int(header.Rows), int(header.Columns))
+    return ImageHeader(patient_id, int(header["Rows"]), int(header["Columns"]))
+
+
+def _header_row(path: Path) -> dict[str, object] | DataProblem:
+    """``read_image_header`` as a row of HEADER_INDEX, or the problem of the file."""
+    try:
+        header = read_image_header(path)
+    except DicomReadError as err:
+        return DataProblem(str(err.path), err.reason, _REDOWNLOAD_FIX)
+    return {"PatientID": header.patient_id, "height": header.height, "width": header.width}
+
+
+HEADER_INDEX = FileIndex("siim-pneumothorax-headers", ("PatientID", "height", "width"), _header_row)
+"""Each image's header values, kept between loads (see harness.kit.file_index)."""
 
 
 def row_problems(
@@ -187,13 +205,16 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
         for image_id in image_ids
         if image_id and image_id not in files
     ]
-    headers: dict[str, ImageHeader] = {}
-    for image_id in image_ids:
-        if image_id in files:
-            try:
-                headers[image_id] = read_image_header(files[image_id])
-            except DicomReadError as err:
-                problems.append(DataProblem(str(err.path), err.reason, _REDOWNLOAD_FIX))
+    found = [image_id for image_id in image_ids if image_id in files]
+    indexed = HEADER_INDEX.rows(root, [str(files[i].relative_to(root)) for i in found])
+    problems += indexed.problems
+    read = indexed.frame
+    headers = {
+        Path(path).stem: ImageHeader(str(patient), int(height), int(width))
+        for path, patient, height, width in zip(
+            read["path"], read["PatientID"], read["height"], read["width"], strict=True
+        )
+    }
     problems += row_problems(frame, _shapes(headers), csv_path)
     if problems:
         raise mismatch_error(root, list(map(str, problems)), "siim-pneumothorax", root)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pydicom
 import pytest
 
 from harness.api import DataError
@@ -47,6 +49,24 @@ def test_table_has_one_row_per_image_with_header_facts(synthetic_root: Path) -> 
     for path, image_id in zip(table["path"], table["ImageId"], strict=True):
         assert Path(path).is_file() and Path(path).stem == image_id
         assert Path(path).parents[2].name == IMAGE_DIR  # <study>/<series>/<image>.dcm
+
+
+def test_a_second_load_reuses_the_header_index_and_sees_a_changed_file(
+    synthetic_root: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(synthetic_root, root)
+    first = read_train_table(root)
+    pd.testing.assert_frame_equal(read_train_table(root), first)
+
+    changed = first.iloc[0]
+    dataset = pydicom.dcmread(changed["path"])
+    dataset.PatientID = "moved-patient"
+    dataset.save_as(changed["path"])
+
+    after = read_train_table(root).set_index("ImageId")
+    assert after.loc[changed["ImageId"], "PatientID"] == "moved-patient"
+    assert (after["PatientID"] == first.set_index("ImageId")["PatientID"]).sum() == len(first) - 1
 
 
 def test_several_rows_of_an_image_are_unioned(synthetic_root: Path) -> None:
