@@ -1,9 +1,10 @@
 """Fixtures shared by every solution's tests: an end-to-end run through the CLI, its score
-against the all-empty submission, the RunContext of one phase, and the three phases of a
-solution run in process."""
+against the all-empty submission, a split of a dataset copy a test may break, the RunContext of
+one phase, and the three phases of a solution run in process."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from harness.api import DataView, PhaseBudget, RunContext, Solution
+from harness.api import DataView, PhaseBudget, RunContext, Solution, Task
 from harness.cli import app
 from harness.engine.budgets import get_budget
 from harness.engine.record import RunRecord
@@ -88,6 +89,25 @@ def beats_all_empty() -> Callable[[RunRecord, Callable[[pd.DataFrame], pd.DataFr
         assert record.score > empty_score + margin, (record.score, empty_score)
 
     return check
+
+
+SplitCopy = tuple[Task, pd.DataFrame, pd.DataFrame, pd.DataFrame]
+
+
+@pytest.fixture
+def split_copy(tmp_path: Path) -> Callable[[str, Path], SplitCopy]:
+    """``split_copy(task, root)``: the dataset under ``root`` copied to ``tmp_path / "data"``
+    (a test may break its files), loaded and split as a run splits it: (task, train, holdout,
+    test), ``test`` being the holdout's label-free view."""
+
+    def split(name: str, root: Path) -> SplitCopy:
+        copy = tmp_path / "data"
+        shutil.copytree(root, copy)
+        task = load_task(name)
+        train, holdout = task.split(task.load(copy))
+        return task, train, holdout, task.public_view(holdout)
+
+    return split
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ both ways of embedding the test slices, and a fit budget that is nearly used up.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +26,7 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
+from harness.api import Task
 from harness.engine.budgets import get_budget
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
@@ -125,13 +125,10 @@ def test_unreadable_slices_are_left_out_of_their_series_and_get_the_prior(
     tiny_ich_root: Path,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    split_copy: Callable[..., tuple[Task, pd.DataFrame, pd.DataFrame, pd.DataFrame]],
     run_phases: RunPhases,
 ) -> None:
-    root = tmp_path / "data"
-    shutil.copytree(tiny_ich_root, root)
-    task = load_task("rsna-ich")
-    train, holdout = task.split(task.load(root))
-    test = task.public_view(holdout)
+    _, train, holdout, test = split_copy("rsna-ich", tiny_ich_root)
     broken = [train["path"].iloc[1], test["path"].iloc[1]]
     for path in broken:
         Path(path).write_bytes(b"not a DICOM file")

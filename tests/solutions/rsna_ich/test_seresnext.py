@@ -14,7 +14,6 @@ prior, and the fit budget cuts epochs and folds.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +24,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness.api import DataView, RunContext
+from harness.api import DataView, RunContext, Task
 from harness.engine.budgets import get_budget
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
@@ -79,13 +78,10 @@ def test_unreadable_slices_are_skipped_and_predicted_with_the_prior(
     tiny_ich_root: Path,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    split_copy: Callable[..., tuple[Task, pd.DataFrame, pd.DataFrame, pd.DataFrame]],
     run_phases: Callable[..., pd.DataFrame],
 ) -> None:
-    root = tmp_path / "data"
-    shutil.copytree(tiny_ich_root, root)
-    task = load_task("rsna-ich")
-    train, holdout = task.split(task.load(root))
-    test = task.public_view(holdout)
+    task, train, holdout, test = split_copy("rsna-ich", tiny_ich_root)
     broken = [train["path"].iloc[0], test["path"].iloc[0]]
     for path in broken:
         Path(path).write_bytes(b"not a DICOM file")
