@@ -1,6 +1,6 @@
-"""Fixtures shared by every solution's tests: an end-to-end run through the CLI, its score
-against the all-empty submission, a split of a dataset copy a test may break, the RunContext of
-one phase, and the three phases of a solution run in process."""
+"""Fixtures shared by every solution's tests: an end-to-end run through the CLI, a split of a
+dataset copy a test may break, the RunContext of one phase, and the three phases of a solution
+run in process."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ from harness.engine.registry import load_task
 def run_solution(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., RunRecord]:
     """``run_solution(task, solution, *overrides, budget="smoke", expect=("95% CI",))``:
     `harness run` through the CLI on the default synthetic data, in a fresh results folder;
-    its RunRecord. ``expect``: texts the printed result must contain."""
+    its RunRecord. ``expect``: texts the printed result must contain. A run is made once per
+    session: test modules asking for the same run share it."""
+    runs: dict[tuple[str, ...], tuple[RunRecord, str]] = {}
 
     def run(
         task: str,
@@ -33,14 +35,17 @@ def run_solution(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., RunR
         budget: str = "smoke",
         expect: tuple[str, ...] = ("95% CI",),
     ) -> RunRecord:
-        results = tmp_path_factory.mktemp(f"results-{solution}")
-        args = ["run", f"task={task}", f"solution={solution}", f"budget={budget}", *overrides]
-        result = CliRunner().invoke(app, [*args, f"results_dir={results}"])
-        assert result.exit_code == 0, result.output
+        args = ("run", f"task={task}", f"solution={solution}", f"budget={budget}", *overrides)
+        if args not in runs:
+            results = tmp_path_factory.mktemp(f"results-{solution}")
+            result = CliRunner().invoke(app, [*args, f"results_dir={results}"])
+            assert result.exit_code == 0, result.output
+            (run_dir,) = (results / "runs").iterdir()
+            runs[args] = RunRecord.load(run_dir / "record.json"), result.output
+        record, output = runs[args]
         for text in expect:
-            assert text in result.output, text
-        (run_dir,) = (results / "runs").iterdir()
-        return RunRecord.load(run_dir / "record.json")
+            assert text in output, text
+        return record
 
     return run
 
@@ -70,25 +75,6 @@ def phase_context() -> Callable[..., RunContext]:
         )
 
     return context
-
-
-@pytest.fixture(scope="session")
-def beats_all_empty() -> Callable[[RunRecord, Callable[[pd.DataFrame], pd.DataFrame], float], None]:
-    """``beats_all_empty(record, all_empty, margin)``: the run finished and scored more than
-    ``margin`` over the submission ``all_empty(answers)`` (no mask anywhere) on its holdout."""
-
-    def check(
-        record: RunRecord, all_empty: Callable[[pd.DataFrame], pd.DataFrame], margin: float
-    ) -> None:
-        assert record.status == "ok", record.error
-        assert record.score is not None
-        task = load_task(record.task)
-        _, holdout = task.split(task.load(Path(record.data_root)))
-        answers = task.answers(holdout)
-        empty_score = task.score(task.validate(all_empty(answers), answers), answers)
-        assert record.score > empty_score + margin, (record.score, empty_score)
-
-    return check
 
 
 SplitCopy = tuple[Task, pd.DataFrame, pd.DataFrame, pd.DataFrame]

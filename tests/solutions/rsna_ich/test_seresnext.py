@@ -4,8 +4,8 @@ Measured on 2 shared CPU cores (default synthetic data: 363 training and 107 hol
 64x64; smoke preset: seresnext_tiny at 32x32, 2 folds x 10 epochs, TTA x5): weighted log loss
 0.206 (95% CI 0.120-0.302, seed 0) and 0.199 (0.108-0.302, seed 1) against 0.450 for the
 constant submission of the train split's prevalence per subtype. Fit took 20-30 s. The
-asserted margin, 0.1 below the prior, leaves more than half of the measured gap (0.25) for
-noise and budget-shortened training.
+margin that test_smoke_runs.py asserts, 0.1 below the prior, leaves more than half of the
+measured gap (0.25) for noise and budget-shortened training.
 
 The in-process tests run on the contract's tiny dataset: an unreadable slice falls back to the
 prior, and the fit budget cuts epochs and folds.
@@ -31,19 +31,10 @@ from harness.engine.registry import load_task
 from solutions.rsna_ich.seresnext import SeresnextConfig, SeresnextSolution
 from tasks.rsna_ich.layout import SUBTYPES
 
-PRIOR_MARGIN = 0.1
-
 
 @pytest.fixture(scope="module")
-def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
-    return run_solution("rsna-ich", "seresnext", expect=("weighted log loss", "95% CI"))
-
-
-@pytest.mark.slow
-def test_smoke_run_beats_the_constant_prior(
-    smoke_run: RunRecord, beats_prior: Callable[[RunRecord, float], None]
-) -> None:
-    beats_prior(smoke_run, PRIOR_MARGIN)
+def smoke_run(run_ich: Callable[[str], RunRecord]) -> RunRecord:
+    return run_ich("seresnext")
 
 
 @pytest.mark.slow
@@ -61,12 +52,6 @@ def test_smoke_run_records_folds_and_per_epoch_validation(smoke_run: RunRecord) 
     history = client.get_metric_history(run.info.run_id, "val_loss")
     assert sorted(m.step for m in history) == list(range(sum(facts["epochs_run"])))
     assert min(m.value for m in history) == pytest.approx(min(facts["best_val_loss"]), abs=1e-4)
-
-
-@pytest.mark.slow
-def test_every_slice_is_windowed_once_into_the_cache(smoke_run: RunRecord) -> None:
-    cache = Path(smoke_run.run_dir).parents[1] / "cache" / "rsna-ich" / "seresnext"
-    assert len(list(cache.rglob("*.npy"))) == smoke_run.n_train + smoke_run.n_holdout_cases // 6
 
 
 TINY_CONFIG = SeresnextConfig(
