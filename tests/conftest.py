@@ -20,8 +20,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from harness.cli import app
 from harness.engine.datasets import synth_config, synthesize
+from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
 
 HERE = Path(__file__).parent
@@ -33,6 +36,23 @@ def tiny_breast_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     task = load_task("rsna-breast")
     config = synth_config(task, {"n_patients": 16, "height": 48, "width": 40, "prevalence": 0.5})
     return synthesize(task, tmp_path_factory.mktemp("data") / "rsna-breast", config, seed=0)
+
+
+CliRun = Callable[..., tuple[RunRecord, str]]
+
+
+@pytest.fixture(scope="session")
+def cli_run() -> CliRun:
+    """``cli_run(results, *args)``: `harness run ARGS results_dir=RESULTS` through the CLI, which
+    must succeed; the record of the run (the only one in ``results``) and the printed output."""
+
+    def run(results: Path, *args: str) -> tuple[RunRecord, str]:
+        result = CliRunner().invoke(app, ["run", *args, f"results_dir={results}"])
+        assert result.exit_code == 0, result.output
+        (run_dir,) = (results / "runs").iterdir()
+        return RunRecord.load(run_dir / "record.json"), result.output
+
+    return run
 
 
 PluginSite = Callable[[str, dict[str, dict[str, str]], list[Path]], Path]

@@ -11,17 +11,17 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from harness.api import DataView, PhaseBudget, RunContext, Solution, Task
-from harness.cli import app
 from harness.engine.budgets import get_budget
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
 
 
 @pytest.fixture(scope="session")
-def run_solution(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., RunRecord]:
+def run_solution(
+    tmp_path_factory: pytest.TempPathFactory, cli_run: Callable[..., tuple[RunRecord, str]]
+) -> Callable[..., RunRecord]:
     """``run_solution(task, solution, *overrides, budget="smoke", expect=("95% CI",))``:
     `harness run` through the CLI on the default synthetic data, in a fresh results folder;
     its RunRecord. ``expect``: texts the printed result must contain. A run is made once per
@@ -35,13 +35,9 @@ def run_solution(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., RunR
         budget: str = "smoke",
         expect: tuple[str, ...] = ("95% CI",),
     ) -> RunRecord:
-        args = ("run", f"task={task}", f"solution={solution}", f"budget={budget}", *overrides)
+        args = (f"task={task}", f"solution={solution}", f"budget={budget}", *overrides)
         if args not in runs:
-            results = tmp_path_factory.mktemp(f"results-{solution}")
-            result = CliRunner().invoke(app, [*args, f"results_dir={results}"])
-            assert result.exit_code == 0, result.output
-            (run_dir,) = (results / "runs").iterdir()
-            runs[args] = RunRecord.load(run_dir / "record.json"), result.output
+            runs[args] = cli_run(tmp_path_factory.mktemp(f"results-{solution}"), *args)
         record, output = runs[args]
         for text in expect:
             assert text in output, text
