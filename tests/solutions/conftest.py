@@ -1,6 +1,6 @@
-"""Fixtures shared by every solution's tests: an end-to-end run through the CLI, a split of a
-dataset copy a test may break, the RunContext of one phase, and the three phases of a solution
-run in process."""
+"""Fixtures shared by every solution's tests: an end-to-end run through the CLI (the module's
+smoke run), a split of a dataset copy a test may break, the RunContext of one phase, and the
+three phases of a solution run in process."""
 
 from __future__ import annotations
 
@@ -44,6 +44,15 @@ def run_solution(
         return record
 
     return run
+
+
+@pytest.fixture(scope="module")
+def smoke_run(request: pytest.FixtureRequest, run_solution: Callable[..., RunRecord]) -> RunRecord:
+    """The run that the test module names with ``pytestmark = pytest.mark.smoke_run(task,
+    solution, *overrides, budget=..., expect=...)`` (``run_solution``'s arguments)."""
+    mark = request.node.get_closest_marker("smoke_run")
+    assert mark is not None, "mark the module: pytest.mark.smoke_run(task, solution, ...)"
+    return run_solution(*mark.args, **mark.kwargs)
 
 
 @pytest.fixture(scope="session")

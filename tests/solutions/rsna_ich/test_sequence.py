@@ -35,10 +35,7 @@ from solutions.rsna_ich.sequence.slices import prepare_slices
 from solutions.rsna_ich.sequence.stage1 import embed
 from tasks.rsna_ich.layout import SUBTYPES
 
-
-@pytest.fixture(scope="module")
-def smoke_run(run_ich: Callable[[str], RunRecord]) -> RunRecord:
-    return run_ich("sequence")
+pytestmark = pytest.mark.smoke_run("rsna-ich", "sequence", expect=("weighted log loss", "95% CI"))
 
 
 @pytest.mark.slow

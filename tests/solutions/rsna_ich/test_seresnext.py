@@ -31,10 +31,7 @@ from harness.engine.registry import load_task
 from solutions.rsna_ich.seresnext import SeresnextConfig, SeresnextSolution
 from tasks.rsna_ich.layout import SUBTYPES
 
-
-@pytest.fixture(scope="module")
-def smoke_run(run_ich: Callable[[str], RunRecord]) -> RunRecord:
-    return run_ich("seresnext")
+pytestmark = pytest.mark.smoke_run("rsna-ich", "seresnext", expect=("weighted log loss", "95% CI"))
 
 
 @pytest.mark.slow

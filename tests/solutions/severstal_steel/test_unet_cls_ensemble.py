@@ -7,8 +7,6 @@ score against the all-empty submission is tested in tests/solutions/test_all_emp
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,10 +29,9 @@ from solutions.severstal_steel.unet_cls_ensemble.postprocess import (
 )
 from solutions.severstal_steel.unet_cls_ensemble.solution import _validation_split
 
-
-@pytest.fixture(scope="module")
-def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
-    return run_solution("severstal-steel", "unet-cls-ensemble", expect=("Dice", "95% CI"))
+pytestmark = pytest.mark.smoke_run(
+    "severstal-steel", "unet-cls-ensemble", expect=("Dice", "95% CI")
+)
 
 
 @pytest.mark.slow

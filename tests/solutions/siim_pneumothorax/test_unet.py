@@ -7,8 +7,6 @@ every mask empty scores 0.767 (the share of negatives); the smoke run scores wel
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pytest
 
@@ -17,10 +15,7 @@ from solutions.siim_pneumothorax.unet import UnetConfig, UnetSolution
 from solutions.siim_pneumothorax.unet.augment import augment
 from solutions.siim_pneumothorax.unet.training import plan_stages
 
-
-@pytest.fixture(scope="module")
-def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
-    return run_solution("siim-pneumothorax", "unet", expect=("Dice", "95% CI"))
+pytestmark = pytest.mark.smoke_run("siim-pneumothorax", "unet", expect=("Dice", "95% CI"))
 
 
 @pytest.mark.slow

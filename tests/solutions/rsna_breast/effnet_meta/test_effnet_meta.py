@@ -32,9 +32,7 @@ from solutions.rsna_breast.effnet_meta import EffnetMetaConfig, EffnetMetaSoluti
 CHANCE_MARGIN = 0.5
 
 
-@pytest.fixture(scope="module")
-def smoke_run(run_breast: Callable[[str], RunRecord]) -> RunRecord:
-    return run_breast("effnet-meta")
+pytestmark = pytest.mark.smoke_run("rsna-breast", "effnet-meta", expect=("pF1", "95% CI"))
 
 
 @pytest.mark.slow
