@@ -158,23 +158,13 @@ class MlflowServer:
         self._process = None
 
 
-MlflowServerFactory = Callable[[], MlflowServer]
-
-
 @pytest.fixture
-def mlflow_server(tmp_path: Path) -> Iterator[MlflowServerFactory]:
-    """``mlflow_server()``: a started server, stopped at the end of the test."""
-    servers: list[MlflowServer] = []
-
-    def start() -> MlflowServer:
-        server = MlflowServer(tmp_path / f"mlflow-server-{len(servers)}")
-        servers.append(server)
-        server.start()
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+def mlflow_server(tmp_path: Path) -> Iterator[MlflowServer]:
+    """A started ``mlflow server``, stopped at the end of the test."""
+    server = MlflowServer(tmp_path / "mlflow-server")
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
