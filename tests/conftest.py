@@ -20,8 +20,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from harness.cli import app
 from harness.engine.datasets import synth_config, synthesize
+from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
 
 HERE = Path(__file__).parent
@@ -43,6 +46,23 @@ def tiny_breast_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     task = load_task("rsna-breast")
     config = synth_config(task, {"n_patients": 16, "height": 48, "width": 40, "prevalence": 0.5})
     return synthesize(task, tmp_path_factory.mktemp("data") / "rsna-breast", config, seed=0)
+
+
+CliRun = Callable[..., tuple[RunRecord, str]]
+
+
+@pytest.fixture(scope="session")
+def cli_run() -> CliRun:
+    """``cli_run(results, *args)``: `harness run ARGS results_dir=RESULTS` through the CLI, which
+    must succeed; the record of the run (the only one in ``results``) and the printed output."""
+
+    def run(results: Path, *args: str) -> tuple[RunRecord, str]:
+        result = CliRunner().invoke(app, ["run", *args, f"results_dir={results}"])
+        assert result.exit_code == 0, result.output
+        (run_dir,) = (results / "runs").iterdir()
+        return RunRecord.load(run_dir / "record.json"), result.output
+
+    return run
 
 
 PluginSite = Callable[[str, dict[str, dict[str, str]], list[Path]], Path]
@@ -148,23 +168,13 @@ class MlflowServer:
         self._process = None
 
 
-MlflowServerFactory = Callable[[], MlflowServer]
-
-
 @pytest.fixture
-def mlflow_server(tmp_path: Path) -> Iterator[MlflowServerFactory]:
-    """``mlflow_server()``: a started server, stopped at the end of the test."""
-    servers: list[MlflowServer] = []
-
-    def start() -> MlflowServer:
-        server = MlflowServer(tmp_path / f"mlflow-server-{len(servers)}")
-        servers.append(server)
-        server.start()
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+def mlflow_server(tmp_path: Path) -> Iterator[MlflowServer]:
+    """A started ``mlflow server``, stopped at the end of the test."""
+    server = MlflowServer(tmp_path / "mlflow-server")
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ built-in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from harness.cli import app
 from harness.contract import assert_contract
 from harness.engine.record import RunRecord
 from harness.engine.registry import describe_plugins
@@ -36,25 +35,19 @@ def test_the_installed_package_is_listed_under_its_own_distribution() -> None:
 
 
 @pytest.mark.usefixtures("installed")
-def test_harness_run_scores_the_installed_package(tmp_path: Path, tiny_breast_root: Path) -> None:
-    results = tmp_path / "results"
-    result = CliRunner().invoke(
-        app,
-        [
-            "run",
-            "task=rsna-breast",
-            "solution=intensity",
-            "budget=smoke",
-            "solution.c=2.0",
-            f"data.root={tiny_breast_root}",
-            f"results_dir={results}",
-            "bootstrap=100",
-        ],
+def test_harness_run_scores_the_installed_package(
+    tmp_path: Path, tiny_breast_root: Path, cli_run: Callable[..., tuple[RunRecord, str]]
+) -> None:
+    record, _ = cli_run(
+        tmp_path / "results",
+        "task=rsna-breast",
+        "solution=intensity",
+        "budget=smoke",
+        "solution.c=2.0",
+        f"data.root={tiny_breast_root}",
+        "bootstrap=100",
     )
 
-    assert result.exit_code == 0, result.output
-    (run_dir,) = (results / "runs").iterdir()
-    record = RunRecord.load(run_dir / "record.json")
     assert record.status == "ok", record.error
     assert (record.solution, record.solution_version) == ("intensity", "0.1.0")
     assert record.config["solution"] == {"percentile": 99.5, "c": 2.0}

@@ -1,29 +1,32 @@
-"""Fixtures shared by every solution's tests: an end-to-end run through the CLI, its score
-against the all-empty submission, the RunContext of one phase, and the three phases of a
-solution run in process."""
+"""Fixtures shared by every solution's tests: an end-to-end run through the CLI (the module's
+smoke run), a split of a dataset copy a test may break, the RunContext of one phase, and the
+three phases of a solution run in process."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from harness.api import DataView, PhaseBudget, RunContext, Solution
-from harness.cli import app
+from harness.api import DataView, PhaseBudget, RunContext, Solution, Task
 from harness.engine.budgets import get_budget
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
 
 
 @pytest.fixture(scope="session")
-def run_solution(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., RunRecord]:
+def run_solution(
+    tmp_path_factory: pytest.TempPathFactory, cli_run: Callable[..., tuple[RunRecord, str]]
+) -> Callable[..., RunRecord]:
     """``run_solution(task, solution, *overrides, budget="smoke", expect=("95% CI",))``:
     `harness run` through the CLI on the default synthetic data, in a fresh results folder;
-    its RunRecord. ``expect``: texts the printed result must contain."""
+    its RunRecord. ``expect``: texts the printed result must contain. A run is made once per
+    session: test modules asking for the same run share it."""
+    runs: dict[tuple[str, ...], tuple[RunRecord, str]] = {}
 
     def run(
         task: str,
@@ -32,16 +35,24 @@ def run_solution(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., RunR
         budget: str = "smoke",
         expect: tuple[str, ...] = ("95% CI",),
     ) -> RunRecord:
-        results = tmp_path_factory.mktemp(f"results-{solution}")
-        args = ["run", f"task={task}", f"solution={solution}", f"budget={budget}", *overrides]
-        result = CliRunner().invoke(app, [*args, f"results_dir={results}"])
-        assert result.exit_code == 0, result.output
+        args = (f"task={task}", f"solution={solution}", f"budget={budget}", *overrides)
+        if args not in runs:
+            runs[args] = cli_run(tmp_path_factory.mktemp(f"results-{solution}"), *args)
+        record, output = runs[args]
         for text in expect:
-            assert text in result.output, text
-        (run_dir,) = (results / "runs").iterdir()
-        return RunRecord.load(run_dir / "record.json")
+            assert text in output, text
+        return record
 
     return run
+
+
+@pytest.fixture(scope="module")
+def smoke_run(request: pytest.FixtureRequest, run_solution: Callable[..., RunRecord]) -> RunRecord:
+    """The run that the test module names with ``pytestmark = pytest.mark.smoke_run(task,
+    solution, *overrides, budget=..., expect=...)`` (``run_solution``'s arguments)."""
+    mark = request.node.get_closest_marker("smoke_run")
+    assert mark is not None, "mark the module: pytest.mark.smoke_run(task, solution, ...)"
+    return run_solution(*mark.args, **mark.kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -71,23 +82,23 @@ def phase_context() -> Callable[..., RunContext]:
     return context
 
 
-@pytest.fixture(scope="session")
-def beats_all_empty() -> Callable[[RunRecord, Callable[[pd.DataFrame], pd.DataFrame], float], None]:
-    """``beats_all_empty(record, all_empty, margin)``: the run finished and scored more than
-    ``margin`` over the submission ``all_empty(answers)`` (no mask anywhere) on its holdout."""
+SplitCopy = tuple[Task, pd.DataFrame, pd.DataFrame, pd.DataFrame]
 
-    def check(
-        record: RunRecord, all_empty: Callable[[pd.DataFrame], pd.DataFrame], margin: float
-    ) -> None:
-        assert record.status == "ok", record.error
-        assert record.score is not None
-        task = load_task(record.task)
-        _, holdout = task.split(task.load(Path(record.data_root)))
-        answers = task.answers(holdout)
-        empty_score = task.score(task.validate(all_empty(answers), answers), answers)
-        assert record.score > empty_score + margin, (record.score, empty_score)
 
-    return check
+@pytest.fixture
+def split_copy(tmp_path: Path) -> Callable[[str, Path], SplitCopy]:
+    """``split_copy(task, root)``: the dataset under ``root`` copied to ``tmp_path / "data"``
+    (a test may break its files), loaded and split as a run splits it: (task, train, holdout,
+    test), ``test`` being the holdout's label-free view."""
+
+    def split(name: str, root: Path) -> SplitCopy:
+        copy = tmp_path / "data"
+        shutil.copytree(root, copy)
+        task = load_task(name)
+        train, holdout = task.split(task.load(copy))
+        return task, train, holdout, task.public_view(holdout)
+
+    return split
 
 
 @pytest.fixture(scope="session")

@@ -44,9 +44,16 @@ def test_argument_without_equals_sign() -> None:
         parse_run_overrides(["task=t", "solution=s", "smoke"])
 
 
-def test_data_synth_accepts_free_keys() -> None:
-    cfg, _, _ = parse_run_overrides(["task=t", "solution=s", "data.synth.height=64"])
-    assert cfg.data.synth == {"height": 64}
+@pytest.mark.parametrize(
+    ("task", "arg", "synth"),
+    [
+        ("t", "data.synth.height=64", {"height": 64}),  # a task no package provides: any key
+        ("rsna-breast", "data.synth.n_patients=3", {"n_patients": 3}),  # a valid key of the task
+    ],
+)
+def test_data_synth_keys_are_accepted(task: str, arg: str, synth: dict[str, int]) -> None:
+    cfg, _, _ = parse_run_overrides([f"task={task}", "solution=s", arg])
+    assert cfg.data.synth == synth
 
 
 @dataclass
@@ -102,11 +109,6 @@ def test_a_misspelt_synth_key_of_a_registered_task_is_named_at_parse_time() -> N
         match=r"unknown key 'data\.synth\.n_patiens' \(did you mean 'data\.synth\.n_patients'\?\)",
     ):
         parse_run_overrides(["task=rsna-breast", "solution=s", "data.synth.n_patiens=3"])
-
-
-def test_synth_keys_of_a_registered_task_are_accepted_when_valid() -> None:
-    cfg, _, _ = parse_run_overrides(["task=rsna-breast", "solution=s", "data.synth.n_patients=3"])
-    assert cfg.data.synth == {"n_patients": 3}
 
 
 @dataclass

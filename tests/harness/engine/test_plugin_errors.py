@@ -54,6 +54,17 @@ class NoPredict(Solution):
         pass
 
 
+class Lookalike:  # both methods, but not a harness.api.Solution
+    name = "lookalike"
+    tasks = ("rsna-breast",)
+
+    def fit(self, train, ctx):
+        pass
+
+    def predict(self, test, ctx):
+        pass
+
+
 class Fine(Solution):
     name = "x"
     version = "0"
@@ -81,6 +92,7 @@ def broken(tmp_path: Path, plugin_site) -> None:
                 "rsna-breast/missing-dependency": "needs_missing_lib:Options",
                 "rsna-breast/only-fit": "bad_classes:OnlyFit",
                 "rsna-breast/no-predict": "bad_classes:NoPredict",
+                "rsna-breast/lookalike": "bad_classes:Lookalike",
                 "no-such-task/x": "bad_classes:Fine",
                 "rsna-brest/x": "bad_classes:Fine",
                 "lonely": "bad_classes:Fine",
@@ -125,6 +137,23 @@ def test_a_class_without_predict_is_rejected_naming_what_is_missing() -> None:
         load_solution("rsna-breast", "only-fit")
     with pytest.raises(PluginError, match=r"does not implement: predict .*predict\(test, ctx\)"):
         load_solution("rsna-breast", "no-predict")
+
+
+def test_a_class_that_is_not_a_solution_is_rejected() -> None:
+    with pytest.raises(PluginError, match=r"lacks|not a harness\.api\.Solution"):
+        load_solution("rsna-breast", "lookalike")
+
+
+def test_broken_plugins_are_listed_unavailable_without_breaking_the_others() -> None:
+    infos = {info.name: info for info in describe_plugins()}
+    assert infos["rsna-breast/baseline"].available
+    assert infos["rsna-breast"].available
+    no_module = infos["rsna-breast/no-module"]
+    assert not no_module.available
+    assert "no_such_module" in no_module.reason
+    assert no_module.package == "harness-broken-plugins"
+    assert "does not implement: predict" in infos["rsna-breast/no-predict"].reason
+    assert not infos["rsna-breast/lookalike"].available
 
 
 def test_a_solution_for_a_task_that_does_not_exist_names_the_task_and_the_package() -> None:

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,16 +107,15 @@ def test_offline_run_is_pushed_by_sync_once_the_server_answers(
     tmp_path: Path,
     tiny_breast_root: Path,
     site: Path,
-    mlflow_server: Callable[[], Any],
+    mlflow_server: Any,
 ) -> None:
-    server = mlflow_server()
-    server.stop()  # the team's server is down when the run starts
+    mlflow_server.stop()  # the team's server is down when the run starts
     args = _run_args(
         tmp_path,
         tiny_breast_root,
         "solution=paced",
         "solution.sleep_s=1",
-        f"tracking_uri={server.uri}",
+        f"tracking_uri={mlflow_server.uri}",
         "offline=true",
     )
     output, _ = _harness(site, *args).communicate(timeout=300)
@@ -126,7 +124,7 @@ def test_offline_run_is_pushed_by_sync_once_the_server_answers(
     assert record.mlflow_run_id == ""
     assert len(read_metrics(run_dir)) >= 10  # ten epochs of train_loss, phases, score
 
-    server.start()
+    mlflow_server.start()
     first = _harness(site, "sync", f"results_dir={tmp_path / 'results'}")
     first_output, _ = first.communicate(timeout=300)
     assert first.returncode == 0, first_output
@@ -135,7 +133,7 @@ def test_offline_run_is_pushed_by_sync_once_the_server_answers(
     again_output, _ = again.communicate(timeout=300)
     assert again.returncode == 0 and "1 up to date" in again_output, again_output
 
-    client = MlflowClient(server.uri)
+    client = MlflowClient(mlflow_server.uri)
     [run] = client.search_runs([client.get_experiment_by_name("rsna-breast").experiment_id])
     record = RunRecord.load(run_dir / RECORD_FILE)
     assert run.info.run_id == record.mlflow_run_id
@@ -155,20 +153,19 @@ def test_a_server_that_dies_mid_run_loses_nothing(
     tmp_path: Path,
     tiny_breast_root: Path,
     site: Path,
-    mlflow_server: Callable[[], Any],
+    mlflow_server: Any,
 ) -> None:
-    server = mlflow_server()
     args = _run_args(
         tmp_path,
         tiny_breast_root,
         "solution=paced",
         "solution.sleep_s=8",
-        f"tracking_uri={server.uri}",
+        f"tracking_uri={mlflow_server.uri}",
     )
     process = _harness(site, *args)
     run_dir = _wait_for_phase(tmp_path, "fit", process)
     time.sleep(1.5)  # a few epochs reach the server
-    server.stop()
+    mlflow_server.stop()
     output, _ = process.communicate(timeout=300)
 
     assert process.returncode == 0, output
@@ -177,12 +174,12 @@ def test_a_server_that_dies_mid_run_loses_nothing(
     assert record.status == "ok" and record.score is not None
     assert set(record.phases) == {"prepare", "fit", "predict"}
 
-    server.start()
+    mlflow_server.start()
     synced = _harness(site, "sync", f"results_dir={tmp_path / 'results'}")
     synced_output, _ = synced.communicate(timeout=300)
     assert synced.returncode == 0 and "1 pushed" in synced_output, synced_output
 
-    client = MlflowClient(server.uri)
+    client = MlflowClient(mlflow_server.uri)
     runs = client.search_runs([client.get_experiment_by_name("rsna-breast").experiment_id])
     assert [r.info.run_id for r in runs] == [record.mlflow_run_id], "one MLflow run, not two"
     [run] = runs

@@ -4,6 +4,7 @@ and the exported holdout answers grade a run's submission exactly as the run was
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -82,24 +83,18 @@ def test_what_the_validator_rejects_is_named_with_the_file(
 
 @pytest.mark.usefixtures("test_solutions")
 def test_a_run_scores_the_same_again_and_against_the_exported_answers(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path, tiny_breast_root: Path, cli_run: Callable[..., tuple[RunRecord, str]]
 ) -> None:
     results = tmp_path / "results"
-    run = runner.invoke(
-        app,
-        [
-            "run",
-            "task=rsna-breast",
-            "solution=constant",
-            "budget=smoke",
-            f"data.root={tiny_breast_root}",
-            f"results_dir={results}",
-            "bootstrap=50",
-        ],
+    record, _ = cli_run(
+        results,
+        "task=rsna-breast",
+        "solution=constant",
+        "budget=smoke",
+        f"data.root={tiny_breast_root}",
+        "bootstrap=50",
     )
-    assert run.exit_code == 0, run.output
-    (run_dir,) = (results / "runs").iterdir()
-    record = RunRecord.load(run_dir / "record.json")
+    run_dir = Path(record.run_dir)
 
     by_id = runner.invoke(app, ["score", f"run={run_dir.name}", f"results_dir={results}", "--json"])
     assert by_id.exit_code == 0, by_id.output

@@ -10,7 +10,6 @@ README tells a team to start theirs), a sweep runs eight real runs at once.
 from __future__ import annotations
 
 import multiprocessing as mp
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -90,10 +89,9 @@ def test_eight_processes_record_into_one_new_sqlite_store(tmp_path: Path) -> Non
 
 
 @pytest.fixture
-def tracking_server(mlflow_server: Callable[[], Any]) -> tuple[str, Path]:
+def tracking_server(mlflow_server: Any) -> tuple[str, Path]:
     """``mlflow server`` on a sqlite database, artifacts proxied to a folder; (URI, folder)."""
-    server = mlflow_server()
-    return server.uri, server.artifacts
+    return mlflow_server.uri, mlflow_server.artifacts
 
 
 @pytest.mark.slow

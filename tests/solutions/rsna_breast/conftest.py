@@ -29,12 +29,6 @@ def permutation_chance(record: RunRecord) -> float:
 
 
 @pytest.fixture(scope="session")
-def run_breast(run_solution: Callable[..., RunRecord]) -> Callable[[str], RunRecord]:
-    """``run_breast(solution)``: `harness run task=rsna-breast solution=S budget=smoke`."""
-    return lambda solution: run_solution("rsna-breast", solution, expect=("pF1", "95% CI"))
-
-
-@pytest.fixture(scope="session")
 def beats_chance() -> Callable[..., None]:
     """``beats_chance(record, margin, ci=True)``: the run's pF1 is ``margin`` above the
     permutation chance level and (with ``ci``) its whole 95% CI above it."""

@@ -27,6 +27,14 @@ def prior_score(record: RunRecord) -> float:
 
 
 @pytest.fixture(scope="session")
+def run_ich(run_solution: Callable[..., RunRecord]) -> Callable[[str], RunRecord]:
+    """``run_ich(solution)``: `harness run task=rsna-ich solution=S budget=smoke`."""
+    return lambda solution: run_solution(
+        "rsna-ich", solution, expect=("weighted log loss", "95% CI")
+    )
+
+
+@pytest.fixture(scope="session")
 def beats_prior() -> Callable[[RunRecord, float], None]:
     """``beats_prior(record, margin)``: the run's weighted log loss is ``margin`` below the
     constant prior's, and its whole 95% CI below the prior."""

@@ -5,8 +5,8 @@ Measured on 2 shared CPU cores (default synthetic data: 363 training and 107 hol
 BiLSTMs x 30 epochs): weighted log loss 0.138 (95% CI 0.066-0.218, seed 0) and 0.180
 (0.094-0.268, seed 1) against 0.450 for the constant submission of the train split's
 prevalence per subtype; stage 1 alone (solution.use_sequence=false) scored 0.206 and 0.208.
-Fit took 30-70 s. The asserted margin, 0.15 below the prior, leaves half of the smallest
-measured gap (0.27) for noise and budget-shortened training.
+Fit took 30-70 s. The margin that test_smoke_runs.py asserts, 0.15 below the prior,
+leaves half of the smallest measured gap (0.27) for noise and budget-shortened training.
 
 The in-process tests run on the contract's tiny dataset: unreadable slices, stage 1 alone,
 both ways of embedding the test slices, and a fit budget that is nearly used up.
@@ -15,7 +15,6 @@ both ways of embedding the test slices, and a fit budget that is nearly used up.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +26,7 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
+from harness.api import Task
 from harness.engine.budgets import get_budget
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
@@ -35,19 +35,7 @@ from solutions.rsna_ich.sequence.slices import prepare_slices
 from solutions.rsna_ich.sequence.stage1 import embed
 from tasks.rsna_ich.layout import SUBTYPES
 
-PRIOR_MARGIN = 0.15
-
-
-@pytest.fixture(scope="module")
-def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
-    return run_solution("rsna-ich", "sequence", expect=("weighted log loss", "95% CI"))
-
-
-@pytest.mark.slow
-def test_smoke_run_beats_the_constant_prior(
-    smoke_run: RunRecord, beats_prior: Callable[[RunRecord, float], None]
-) -> None:
-    beats_prior(smoke_run, PRIOR_MARGIN)
+pytestmark = pytest.mark.smoke_run("rsna-ich", "sequence", expect=("weighted log loss", "95% CI"))
 
 
 @pytest.mark.slow
@@ -70,12 +58,6 @@ def test_smoke_run_records_both_stages(smoke_run: RunRecord) -> None:
         history = client.get_metric_history(run.info.run_id, metric)
         assert sorted(m.step for m in history) == list(range(sum(facts[epochs]))), metric
         assert min(m.value for m in history) == pytest.approx(min(facts[best]), abs=1e-4)
-
-
-@pytest.mark.slow
-def test_every_slice_is_windowed_once_into_the_cache(smoke_run: RunRecord) -> None:
-    cache = Path(smoke_run.run_dir).parents[1] / "cache" / "rsna-ich" / "sequence"
-    assert len(list(cache.rglob("*.npy"))) == smoke_run.n_train + smoke_run.n_holdout_cases // 6
 
 
 TINY = {
@@ -125,13 +107,10 @@ def test_unreadable_slices_are_left_out_of_their_series_and_get_the_prior(
     tiny_ich_root: Path,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    split_copy: Callable[..., tuple[Task, pd.DataFrame, pd.DataFrame, pd.DataFrame]],
     run_phases: RunPhases,
 ) -> None:
-    root = tmp_path / "data"
-    shutil.copytree(tiny_ich_root, root)
-    task = load_task("rsna-ich")
-    train, holdout = task.split(task.load(root))
-    test = task.public_view(holdout)
+    _, train, holdout, test = split_copy("rsna-ich", tiny_ich_root)
     broken = [train["path"].iloc[1], test["path"].iloc[1]]
     for path in broken:
         Path(path).write_bytes(b"not a DICOM file")

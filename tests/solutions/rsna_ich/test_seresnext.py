@@ -4,8 +4,8 @@ Measured on 2 shared CPU cores (default synthetic data: 363 training and 107 hol
 64x64; smoke preset: seresnext_tiny at 32x32, 2 folds x 10 epochs, TTA x5): weighted log loss
 0.206 (95% CI 0.120-0.302, seed 0) and 0.199 (0.108-0.302, seed 1) against 0.450 for the
 constant submission of the train split's prevalence per subtype. Fit took 20-30 s. The
-asserted margin, 0.1 below the prior, leaves more than half of the measured gap (0.25) for
-noise and budget-shortened training.
+margin that test_smoke_runs.py asserts, 0.1 below the prior, leaves more than half of the
+measured gap (0.25) for noise and budget-shortened training.
 
 The in-process tests run on the contract's tiny dataset: an unreadable slice falls back to the
 prior, and the fit budget cuts epochs and folds.
@@ -14,7 +14,6 @@ prior, and the fit budget cuts epochs and folds.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,26 +24,14 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness.api import DataView, RunContext
+from harness.api import DataView, RunContext, Task
 from harness.engine.budgets import get_budget
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
 from solutions.rsna_ich.seresnext import SeresnextConfig, SeresnextSolution
 from tasks.rsna_ich.layout import SUBTYPES
 
-PRIOR_MARGIN = 0.1
-
-
-@pytest.fixture(scope="module")
-def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
-    return run_solution("rsna-ich", "seresnext", expect=("weighted log loss", "95% CI"))
-
-
-@pytest.mark.slow
-def test_smoke_run_beats_the_constant_prior(
-    smoke_run: RunRecord, beats_prior: Callable[[RunRecord, float], None]
-) -> None:
-    beats_prior(smoke_run, PRIOR_MARGIN)
+pytestmark = pytest.mark.smoke_run("rsna-ich", "seresnext", expect=("weighted log loss", "95% CI"))
 
 
 @pytest.mark.slow
@@ -64,12 +51,6 @@ def test_smoke_run_records_folds_and_per_epoch_validation(smoke_run: RunRecord) 
     assert min(m.value for m in history) == pytest.approx(min(facts["best_val_loss"]), abs=1e-4)
 
 
-@pytest.mark.slow
-def test_every_slice_is_windowed_once_into_the_cache(smoke_run: RunRecord) -> None:
-    cache = Path(smoke_run.run_dir).parents[1] / "cache" / "rsna-ich" / "seresnext"
-    assert len(list(cache.rglob("*.npy"))) == smoke_run.n_train + smoke_run.n_holdout_cases // 6
-
-
 TINY_CONFIG = SeresnextConfig(
     model="seresnext_tiny", image_size=32, folds=2, epochs=2, batch_size=8, tta=2, threads=1
 )
@@ -79,13 +60,10 @@ def test_unreadable_slices_are_skipped_and_predicted_with_the_prior(
     tiny_ich_root: Path,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    split_copy: Callable[..., tuple[Task, pd.DataFrame, pd.DataFrame, pd.DataFrame]],
     run_phases: Callable[..., pd.DataFrame],
 ) -> None:
-    root = tmp_path / "data"
-    shutil.copytree(tiny_ich_root, root)
-    task = load_task("rsna-ich")
-    train, holdout = task.split(task.load(root))
-    test = task.public_view(holdout)
+    task, train, holdout, test = split_copy("rsna-ich", tiny_ich_root)
     broken = [train["path"].iloc[0], test["path"].iloc[0]]
     for path in broken:
         Path(path).write_bytes(b"not a DICOM file")

@@ -1,15 +1,11 @@
 """severstal-steel/unet-cls-ensemble: post-processing, tuning, data plumbing, and end to end.
 
-The end-to-end test runs `harness run task=severstal-steel solution=unet-cls-ensemble
-budget=smoke` on the default synthetic data (40 holdout images, 160 (image, class) pairs) and
-compares it with the all-empty submission, which scores the share of empty pairs (0.833 on
-that holdout): high, since most pairs are empty. Measured smoke scores and the margin's
-rationale are in MARGIN_OVER_ALL_EMPTY's comment.
+The end-to-end tests run `harness run task=severstal-steel solution=unet-cls-ensemble
+budget=smoke` on the default synthetic data (40 holdout images, 160 (image, class) pairs); its
+score against the all-empty submission is tested in tests/solutions/test_all_empty_margins.py.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -33,28 +29,15 @@ from solutions.severstal_steel.unet_cls_ensemble.postprocess import (
 )
 from solutions.severstal_steel.unet_cls_ensemble.solution import _validation_split
 
-MARGIN_OVER_ALL_EMPTY = 0.03
-"""Smoke runs measured against the all-empty 0.833 on 2 CPU cores: 0.926 (seed 0, cores
-mostly free; one-thread replays: 0.928 seed 0, 0.919 seed 1) and 0.881 (seed 0 while other
-jobs ran: torch's two threads then wait on each other, and the budget cut one U-Net to 2
-epochs). A model that learned nothing is tuned to predict nothing (the all-empty 0.833) or
-costs empty pairs with noise (below it); 0.03 is under every measured margin (0.048-0.093)."""
-
-
-@pytest.fixture(scope="module")
-def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
-    return run_solution("severstal-steel", "unet-cls-ensemble", expect=("Dice", "95% CI"))
+pytestmark = pytest.mark.smoke_run(
+    "severstal-steel", "unet-cls-ensemble", expect=("Dice", "95% CI")
+)
 
 
 @pytest.mark.slow
-def test_smoke_run_beats_the_all_empty_submission(
-    smoke_run: RunRecord, beats_all_empty: Callable[..., None]
+def test_smoke_run_trains_every_network_and_predicts_within_the_kernel_limit(
+    smoke_run: RunRecord,
 ) -> None:
-    beats_all_empty(
-        smoke_run,
-        lambda answers: answers[["ImageId_ClassId"]].assign(EncodedPixels=""),
-        MARGIN_OVER_ALL_EMPTY,
-    )
     facts = smoke_run.extra
     assert facts["classifier.epochs_run"] >= 1 and facts["tu-test_resnet.epochs_run"] >= 1
     assert facts["inference_limit_s"] == 3600

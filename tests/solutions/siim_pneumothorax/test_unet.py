@@ -2,16 +2,12 @@
 
 Measured on the default synthetic data (60 holdout images, 14 with pneumothorax): predicting
 every mask empty scores 0.767 (the share of negatives); the smoke run scores well above it
-(see the README draft for the figures). The asserted margin, 0.05 over the all-empty score,
-fails a model that learned nothing (it predicts empty, or noise that costs the negatives).
+(see the README draft for the figures); tests/solutions/test_all_empty_margins.py asserts it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
-import pandas as pd
 import pytest
 
 from harness.engine.record import RunRecord
@@ -19,23 +15,11 @@ from solutions.siim_pneumothorax.unet import UnetConfig, UnetSolution
 from solutions.siim_pneumothorax.unet.augment import augment
 from solutions.siim_pneumothorax.unet.training import plan_stages
 
-MARGIN_OVER_ALL_EMPTY = 0.05
-
-
-@pytest.fixture(scope="module")
-def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
-    return run_solution("siim-pneumothorax", "unet", expect=("Dice", "95% CI"))
+pytestmark = pytest.mark.smoke_run("siim-pneumothorax", "unet", expect=("Dice", "95% CI"))
 
 
 @pytest.mark.slow
-def test_smoke_run_beats_the_all_empty_submission(
-    smoke_run: RunRecord, beats_all_empty: Callable[..., None]
-) -> None:
-    beats_all_empty(
-        smoke_run,
-        lambda answers: pd.DataFrame({"ImageId": answers["ImageId"], "EncodedPixels": "-1"}),
-        MARGIN_OVER_ALL_EMPTY,
-    )
+def test_smoke_run_trains_and_tunes_its_threshold(smoke_run: RunRecord) -> None:
     assert smoke_run.extra["epochs_run"] >= 1
     assert 0.0 < smoke_run.extra["threshold"] < 1.0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -35,14 +37,22 @@ KNOWN_RELATIVE = "1 3 5 1 1 1"
 KNOWN_ABSOLUTE = "2 3 10 1 12 1"
 
 
-def test_known_relative_encoding() -> None:
-    assert encode_relative(KNOWN) == KNOWN_RELATIVE
-    np.testing.assert_array_equal(decode_relative(KNOWN_RELATIVE, KNOWN.shape), KNOWN)
+Encode = Callable[[np.ndarray], str]
+Decode = Callable[[str, tuple[int, int]], np.ndarray]
+FLAVOURS: dict[str, tuple[Encode, Decode]] = {
+    "relative": (encode_relative, decode_relative),
+    "absolute": (encode_absolute, decode_absolute),
+}
+"""SIIM's relative RLE and Severstal's absolute RLE: (encode, decode)."""
 
 
-def test_known_absolute_encoding() -> None:
-    assert encode_absolute(KNOWN) == KNOWN_ABSOLUTE
-    np.testing.assert_array_equal(decode_absolute(KNOWN_ABSOLUTE, KNOWN.shape), KNOWN)
+@pytest.mark.parametrize(
+    ("flavour", "known"), [("relative", KNOWN_RELATIVE), ("absolute", KNOWN_ABSOLUTE)]
+)
+def test_known_encoding(flavour: str, known: str) -> None:
+    encode, decode = FLAVOURS[flavour]
+    assert encode(KNOWN) == known
+    np.testing.assert_array_equal(decode(known, KNOWN.shape), KNOWN)
 
 
 def test_run_from_first_pixel_and_to_last_pixel() -> None:
@@ -76,20 +86,14 @@ def masks(draw: st.DrawFn) -> np.ndarray:
     return draw(arrays(np.uint8, (height, width), elements=st.integers(0, 1)))
 
 
+@pytest.mark.parametrize("flavour", FLAVOURS)
 @settings(max_examples=300, deadline=None)
 @given(masks())
-def test_relative_round_trip(mask: np.ndarray) -> None:
-    encoded = encode_relative(mask)
-    np.testing.assert_array_equal(decode_relative(encoded, mask.shape), mask)
-    assert encode_relative(decode_relative(encoded, mask.shape)) == encoded
-
-
-@settings(max_examples=300, deadline=None)
-@given(masks())
-def test_absolute_round_trip(mask: np.ndarray) -> None:
-    encoded = encode_absolute(mask)
-    np.testing.assert_array_equal(decode_absolute(encoded, mask.shape), mask)
-    assert encode_absolute(decode_absolute(encoded, mask.shape)) == encoded
+def test_round_trip(flavour: str, mask: np.ndarray) -> None:
+    encode, decode = FLAVOURS[flavour]
+    encoded = encode(mask)
+    np.testing.assert_array_equal(decode(encoded, mask.shape), mask)
+    assert encode(decode(encoded, mask.shape)) == encoded
 
 
 @settings(max_examples=100, deadline=None)
@@ -100,38 +104,29 @@ def test_flavours_describe_the_same_runs(mask: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize(
-    ("rle", "message"),
+    ("flavour", "rle", "message"),
     [
-        ("1 3 5", "odd number of values"),
-        ("1 0", "run 1 has length 0"),
-        ("1 2 3 -4", "run 2 has length -4"),
-        ("2 3 4 -1", "run 2 has length -1"),
-        ("10 3", "runs past the end of the 3x4 image"),
-        ("0 5 -2 1", "run 2 has offset -2"),
-        ("1 x", "'x', which is not an integer"),
-        ("", "an empty mask is written -1"),
+        ("relative", "1 3 5", "odd number of values"),
+        ("relative", "1 0", "run 1 has length 0"),
+        ("relative", "1 2 3 -4", "run 2 has length -4"),
+        ("relative", "2 3 4 -1", "run 2 has length -1"),
+        ("relative", "10 3", "runs past the end of the 3x4 image"),
+        ("relative", "0 5 -2 1", "run 2 has offset -2"),
+        ("relative", "1 x", "'x', which is not an integer"),
+        ("relative", "", "an empty mask is written -1"),
+        ("absolute", "1 3 5", "odd number of values"),
+        ("absolute", "0 2", "run 1 starts at 0"),
+        ("absolute", "1 0", "run 1 has length 0"),
+        ("absolute", "12 2", "runs past the end of the 3x4 image"),
+        ("absolute", "1 4 3 1", "run 2 .start 3. overlaps run 1"),
+        ("absolute", "6 1 2 1", "run 2 .start 2. is before the previous run"),
+        ("absolute", "1.5 2", "not an integer"),
     ],
 )
-def test_relative_decoding_rejects_malformed(rle: str, message: str) -> None:
+def test_decoding_rejects_malformed(flavour: str, rle: str, message: str) -> None:
+    _, decode = FLAVOURS[flavour]
     with pytest.raises(ValueError, match=message):
-        decode_relative(rle, (3, 4))
-
-
-@pytest.mark.parametrize(
-    ("rle", "message"),
-    [
-        ("1 3 5", "odd number of values"),
-        ("0 2", "run 1 starts at 0"),
-        ("1 0", "run 1 has length 0"),
-        ("12 2", "runs past the end of the 3x4 image"),
-        ("1 4 3 1", "run 2 .start 3. overlaps run 1"),
-        ("6 1 2 1", "run 2 .start 2. is before the previous run"),
-        ("1.5 2", "not an integer"),
-    ],
-)
-def test_absolute_decoding_rejects_malformed(rle: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        decode_absolute(rle, (3, 4))
+        decode(rle, (3, 4))
 
 
 def test_decoding_checks_the_shape() -> None:

@@ -20,9 +20,7 @@ from solutions.rsna_breast.baseline import BaselineConfig, BaselineSolution
 CHANCE_MARGIN = 0.4
 
 
-@pytest.fixture(scope="module")
-def smoke_run(run_breast: Callable[[str], RunRecord]) -> RunRecord:
-    return run_breast("baseline")
+pytestmark = pytest.mark.smoke_run("rsna-breast", "baseline", expect=("pF1", "95% CI"))
 
 
 def test_smoke_run_beats_chance_clearly(

@@ -14,7 +14,6 @@ and the fit budget cutting epochs and folds."""
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness.api import DataView, RunContext
+from harness.api import DataView, RunContext, Task
 from harness.engine.budgets import get_budget
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
@@ -33,9 +32,7 @@ from solutions.rsna_breast.effnet_meta import EffnetMetaConfig, EffnetMetaSoluti
 CHANCE_MARGIN = 0.5
 
 
-@pytest.fixture(scope="module")
-def smoke_run(run_breast: Callable[[str], RunRecord]) -> RunRecord:
-    return run_breast("effnet-meta")
+pytestmark = pytest.mark.smoke_run("rsna-breast", "effnet-meta", expect=("pF1", "95% CI"))
 
 
 @pytest.mark.slow
@@ -87,13 +84,10 @@ def test_unreadable_images_are_skipped_and_breasts_fall_back(
     tiny_breast_root: Path,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    split_copy: Callable[..., tuple[Task, pd.DataFrame, pd.DataFrame, pd.DataFrame]],
     run_phases: Callable[..., pd.DataFrame],
 ) -> None:
-    root = tmp_path / "data"
-    shutil.copytree(tiny_breast_root, root)
-    task = load_task("rsna-breast")
-    train, holdout = task.split(task.load(root))
-    test = task.public_view(holdout)
+    task, train, holdout, test = split_copy("rsna-breast", tiny_breast_root)
     lost_breast = test["prediction_id"].iloc[0]
     broken = [train["path"].iloc[0], *test.loc[test["prediction_id"] == lost_breast, "path"]]
     for path in broken:

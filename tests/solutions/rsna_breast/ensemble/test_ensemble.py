@@ -21,9 +21,7 @@ from harness.engine.record import RunRecord
 CHANCE_MARGIN = 0.3
 
 
-@pytest.fixture(scope="module")
-def smoke_run(run_breast: Callable[[str], RunRecord]) -> RunRecord:
-    return run_breast("ensemble")
+pytestmark = pytest.mark.smoke_run("rsna-breast", "ensemble", expect=("pF1", "95% CI"))
 
 
 def test_smoke_run_beats_chance(smoke_run: RunRecord, beats_chance: Callable[..., None]) -> None:

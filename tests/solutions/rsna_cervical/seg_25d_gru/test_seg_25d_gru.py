@@ -15,7 +15,6 @@ identical): prior 0.565, solution 0.294 (95% CI 0.013-0.829; fit 230-305 s, all 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -31,12 +30,13 @@ PRIOR_MARGIN = 0.1
 """Weighted log loss below the prior submission's (lower is better)."""
 
 SMOKE = Seg25dGruSolution.presets["smoke"]
-
-
-@pytest.fixture(scope="module")
-def smoke_run(run_solution: Callable[..., RunRecord]) -> RunRecord:
-    options = [f"solution.{key}={value}" for key, value in SMOKE.items()]
-    return run_solution("rsna-cervical", "seg-2.5d-gru", *options, budget="cpu-default", expect=())
+pytestmark = pytest.mark.smoke_run(
+    "rsna-cervical",
+    "seg-2.5d-gru",
+    *[f"solution.{key}={value}" for key, value in SMOKE.items()],
+    budget="cpu-default",
+    expect=(),
+)
 
 
 def prior_score(record: RunRecord) -> float:
