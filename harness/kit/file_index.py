@@ -112,10 +112,9 @@ class FileIndex:
             new.insert(1, "size", size[stale][read_ok])
             new.insert(2, "mtime_ns", mtime[stale][read_ok])
             order = np.concatenate([np.flatnonzero(fresh), stale[read_ok]])
-            merged = pd.concat([kept, new], ignore_index=True).iloc[
-                np.argsort(order, kind="stable")
-            ]
-            merged = merged.reset_index(drop=True)
+            parts = [part for part in (kept, new) if len(part)] or [new]
+            merged = pd.concat(parts, ignore_index=True).iloc[np.argsort(order, kind="stable")]
+            merged = merged.reset_index(drop=True).infer_objects()
             if len(stale):
                 _write_atomic(merged, stored_file)
                 log.info(

@@ -54,7 +54,8 @@ def test_second_call_reads_nothing_and_gives_the_same_rows(tmp_path):
     assert first.reread == 20 and second.reread == 0
     assert len(_reads(log)) == 20
     assert first.frame["value"].tolist() == [f"v{i}" for i in range(20)]
-    pd.testing.assert_frame_equal(first.frame, second.frame, check_dtype=False)
+    pd.testing.assert_frame_equal(first.frame, second.frame)
+    assert first.frame["length"].dtype == "int64"
     assert first.frame["path"].tolist() == names
 
 

@@ -131,6 +131,8 @@ def test_a_second_load_reuses_the_index_and_sees_every_change(small_dataset: Pat
     first = read_train_table(small_dataset)
     again = read_train_table(small_dataset)
     pd.testing.assert_frame_equal(first, again)
+    assert (first["InstanceNumber"].dtype, first["position"].dtype) == ("int64", "float64")
+    assert first["StudyInstanceUID"].dtype == first["image_id"].dtype == "str"
 
     changed = first.iloc[0]
     ds = pydicom.dcmread(changed["path"])
