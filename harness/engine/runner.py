@@ -49,7 +49,13 @@ from harness.engine.run_config import config_hash, resolve_solution_config
 from harness.engine.scoring import CI_SEED, ScoreResult, score_submission
 from harness.engine.stored_scores import StoredScores, answers_digest, file_digest
 from harness.engine.sync import settle_orphans
-from harness.engine.tracking import Tracker, check_reachable, default_tracking_uri, summary_metrics
+from harness.engine.tracking import (
+    Tracker,
+    check_reachable,
+    default_tracking_uri,
+    import_client_in_background,
+    summary_metrics,
+)
 from harness.engine.worker import ChildSpec, child_main
 
 log = logging.getLogger(__name__)
@@ -338,6 +344,7 @@ def execute(
     tracking_uri = cfg.tracking_uri or default_tracking_uri(results)
     if not cfg.offline:
         check_reachable(tracking_uri)
+        import_client_in_background()
     settle_orphans(results)
     task = load_task(cfg.task)
     solution_cls = load_solution(cfg.task, cfg.solution)

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -104,6 +105,19 @@ def check_reachable(tracking_uri: str, timeout_s: float = REACH_TIMEOUT_S) -> No
             "local store (leave tracking_uri out: sqlite under results_dir), or add "
             "offline=true to run now and push the run later with `harness sync`"
         ) from None
+
+
+def import_client_in_background() -> None:
+    """Import MLflow's client (about a second) on a daemon thread, so that a run creating its
+    MLflow run after loading its data does not wait for the import: the runner calls this before
+    it loads the data. Python's import lock makes an import of the same modules in the main
+    thread wait for this one instead of repeating it."""
+    threading.Thread(target=_import_client, name="mlflow-import", daemon=True).start()
+
+
+def _import_client() -> None:
+    import mlflow.entities
+    import mlflow.tracking  # noqa: F401
 
 
 def open_client(tracking_uri: str) -> MlflowClient:

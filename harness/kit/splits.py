@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold
 
 
 def holdout_size(n: int, fraction: float, *, singleton_held_out: bool = False) -> int:
@@ -156,6 +155,10 @@ def grouped_folds(
     strata = positive.to_numpy()
     if unstratified_when_sparse and np.bincount(strata, minlength=2).min() < n_folds:
         strata = np.zeros_like(strata)
+    # Imported here: scikit-learn takes 0.7 s to import, and every run's start-up loads the
+    # task (this module) while only the solutions that fold need it.
+    from sklearn.model_selection import StratifiedGroupKFold
+
     splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     fold_of: dict[object, int] = {}
     for fold, (_, held_out) in enumerate(splitter.split(ids, strata, groups=ids)):
