@@ -344,8 +344,9 @@ def execute(
     tracking_uri = cfg.tracking_uri or default_tracking_uri(results)
     if not cfg.offline:
         check_reachable(tracking_uri)
-        import_client_in_background()
     settle_orphans(results)
+    if not cfg.offline:
+        import_client_in_background()
     task = load_task(cfg.task)
     solution_cls = load_solution(cfg.task, cfg.solution)
     solution_config = resolve_solution_config(solution_cls, budget.name, solution_overrides)

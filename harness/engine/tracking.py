@@ -107,17 +107,28 @@ def check_reachable(tracking_uri: str, timeout_s: float = REACH_TIMEOUT_S) -> No
         ) from None
 
 
+_client_import: threading.Thread | None = None
+"""The import started by ``import_client_in_background``; ``open_client`` waits for it."""
+
+
 def import_client_in_background() -> None:
-    """Import MLflow's client (about a second) on a daemon thread, so that a run creating its
-    MLflow run after loading its data does not wait for the import: the runner calls this before
-    it loads the data. Python's import lock makes an import of the same modules in the main
-    thread wait for this one instead of repeating it."""
-    threading.Thread(target=_import_client, name="mlflow-import", daemon=True).start()
+    """Import MLflow's client (about a second) on a thread while the runner loads the data, so
+    that creating the MLflow run afterwards does not wait for the import.
+
+    Nothing else may import MLflow until ``open_client`` has waited for the thread: two threads
+    importing MLflow's circular modules at once can see one half-initialised (ImportError). The
+    runner calls this after its last MLflow use before the data is loaded.
+    """
+    global _client_import
+    if _client_import is None:
+        _client_import = threading.Thread(target=_import_client, name="mlflow-import", daemon=True)
+        _client_import.start()
 
 
 def _import_client() -> None:
-    import mlflow.entities
-    import mlflow.tracking  # noqa: F401
+    with contextlib.suppress(ImportError):  # the main thread's own import reports it
+        import mlflow.entities
+        import mlflow.tracking  # noqa: F401
 
 
 def open_client(tracking_uri: str) -> MlflowClient:
@@ -127,6 +138,8 @@ def open_client(tracking_uri: str) -> MlflowClient:
     at once (the runs of a sweep) corrupt each other's migrations, so an exclusive lock on a
     file next to the database serialises the first use.
     """
+    if _client_import is not None:
+        _client_import.join()
     from mlflow.tracking import MlflowClient
 
     for key, value in _HTTP_DEFAULTS.items():
