@@ -164,3 +164,27 @@ def test_a_budget_that_predicts_fresh_does_so_without_the_run_key(
 
     assert record.fresh_predict and record.offline_predict
     assert record.failed_phase == "predict" and OFFLINE in record.error
+
+
+def test_a_fresh_predict_past_its_limit_is_killed_and_recorded_as_timeout(
+    tmp_path: Path, tiny_breast_root: Path, make_budget: Callable[..., Budget]
+) -> None:
+    tiny = make_budget("tiny", predict_s=2)
+    cfg, _, args = parse_run_overrides(
+        [
+            "task=rsna-breast",
+            "solution=stateful",
+            "budget=tiny",
+            f"results_dir={tmp_path / 'results'}",
+            f"data.root={tiny_breast_root}",
+            "fresh_predict=true",
+            "solution.predict_sleep_s=120",
+        ],
+        {tiny.name: tiny},
+    )
+    record = execute(cfg, tiny, args, progress=lambda _msg: None)
+
+    assert record.status == "timeout"
+    assert record.failed_phase == "predict"
+    assert "phase predict exceeded its 2 s limit" in record.error
+    assert set(record.phases) == {"prepare", "fit"}
