@@ -2,15 +2,16 @@
 and ``Solution.load``.
 
 The instance's attributes, except ``config`` (the fresh instance is built from it), go through
-``torch.save`` (tensors restored onto the run's device with ``map_location``), or through
-pickle where torch is not installed. Both pickle: torch modules, tensors, numpy arrays,
+``torch.save`` (tensors restored onto the run's device with ``map_location``) where the
+solution has imported torch, else through pickle: importing torch only to save would cost a
+second or more of fit's time. Both pickle: torch modules, tensors, numpy arrays,
 sklearn estimators and plain values all survive; lambdas, open files and pipelines do not.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ def save_attributes(solution: Any, folder: Path) -> Path:
     """Write ``solution``'s attributes (but ``config``) to one file in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     state = saved_state(solution)
-    if importlib.util.find_spec("torch") is None:
+    if "torch" not in sys.modules:
         path = folder / PICKLE_FILE
         with path.open("wb") as fh:
             pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
