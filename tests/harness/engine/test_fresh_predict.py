@@ -21,17 +21,20 @@ SMOKE = BUDGETS["smoke"]
 OFFLINE = "network access during predict is not allowed (offline, as Kaggle's code competitions"
 
 
-def _run(tmp_path: Path, root: Path, solution: str, *extra: str) -> RunRecord:
-    cfg, budget, solution_args = parse_run_overrides(
+def _run(
+    tmp_path: Path, root: Path, solution: str, *extra: str, budget: Budget = SMOKE
+) -> RunRecord:
+    cfg, _, solution_args = parse_run_overrides(
         [
             "task=rsna-breast",
             f"solution={solution}",
-            "budget=smoke",
+            f"budget={budget.name}",
             f"results_dir={tmp_path / 'results'}",
             f"data.root={root}",
             "bootstrap=0",
             *extra,
-        ]
+        ],
+        {budget.name: budget},
     )
     return execute(cfg, budget, solution_args, progress=lambda _msg: None)
 
@@ -149,18 +152,7 @@ def test_a_budget_that_predicts_fresh_does_so_without_the_run_key(
     tmp_path: Path, tiny_breast_root: Path, make_budget: Callable[..., Budget]
 ) -> None:
     kaggle_like = make_budget("kaggle-like", fresh_predict=True)
-    cfg, _, args = parse_run_overrides(
-        [
-            "task=rsna-breast",
-            "solution=network",
-            "budget=kaggle-like",
-            f"results_dir={tmp_path / 'results'}",
-            f"data.root={tiny_breast_root}",
-            "bootstrap=0",
-        ],
-        {kaggle_like.name: kaggle_like},
-    )
-    record = execute(cfg, kaggle_like, args, progress=lambda _msg: None)
+    record = _run(tmp_path, tiny_breast_root, "network", budget=kaggle_like)
 
     assert record.fresh_predict and record.offline_predict
     assert record.failed_phase == "predict" and OFFLINE in record.error
@@ -170,19 +162,14 @@ def test_a_fresh_predict_past_its_limit_is_killed_and_recorded_as_timeout(
     tmp_path: Path, tiny_breast_root: Path, make_budget: Callable[..., Budget]
 ) -> None:
     tiny = make_budget("tiny", predict_s=2)
-    cfg, _, args = parse_run_overrides(
-        [
-            "task=rsna-breast",
-            "solution=stateful",
-            "budget=tiny",
-            f"results_dir={tmp_path / 'results'}",
-            f"data.root={tiny_breast_root}",
-            "fresh_predict=true",
-            "solution.predict_sleep_s=120",
-        ],
-        {tiny.name: tiny},
+    record = _run(
+        tmp_path,
+        tiny_breast_root,
+        "stateful",
+        "fresh_predict=true",
+        "solution.predict_sleep_s=120",
+        budget=tiny,
     )
-    record = execute(cfg, tiny, args, progress=lambda _msg: None)
 
     assert record.status == "timeout"
     assert record.failed_phase == "predict"
