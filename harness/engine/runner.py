@@ -196,15 +196,20 @@ def _interrupted_error(stop: _StopRequest, phase: str | None, outcome: _ChildOut
     return f"interrupted by {stop.describe()} {where}; finished phases: {done or 'none'}"
 
 
-def _supervise(
-    specs: list[ChildSpec],
-    record: RunRecord,
-    tracker: Tracker,
-    observer: RunObserver,
-    gpu_indices: list[int],
-    child_env: dict[str, str],
-    stop: _StopRequest,
-) -> _ChildOutcome:
+@dataclass
+class _Supervision:
+    """Where the children's reports go, where they run, and what stops them."""
+
+    record: RunRecord
+    tracker: Tracker
+    observer: RunObserver
+    gpu_indices: list[int]
+    """The GPUs the monitor samples."""
+    child_env: dict[str, str]
+    stop: _StopRequest
+
+
+def _supervise(specs: list[ChildSpec], watch: _Supervision) -> _ChildOutcome:
     """Run the children one after the other, each once the previous one finished its phases.
 
     With ``fresh_predict`` the first child runs prepare and fit and saves the solution, the
@@ -213,36 +218,28 @@ def _supervise(
     """
     outcome = _ChildOutcome()
     for spec in specs:
-        _supervise_child(spec, outcome, record, tracker, observer, gpu_indices, child_env, stop)
+        _supervise_child(spec, outcome, watch)
         if outcome.status != "ok":
             break
     return outcome
 
 
-def _supervise_child(
-    spec: ChildSpec,
-    outcome: _ChildOutcome,
-    record: RunRecord,
-    tracker: Tracker,
-    observer: RunObserver,
-    gpu_indices: list[int],
-    child_env: dict[str, str],
-    stop: _StopRequest,
-) -> None:
+def _supervise_child(spec: ChildSpec, outcome: _ChildOutcome, watch: _Supervision) -> None:
     """Run one child, enforce phase deadlines, collect its reports into ``outcome``.
 
     The record is saved at each phase boundary, so a harness killed mid-run leaves a record
     that says which phase it was in and which phases finished. A stop request kills the
     child's tree within a second and ends the outcome as ``interrupted``.
     """
+    record, tracker, observer, stop = watch.record, watch.tracker, watch.observer, watch.stop
     context = mp.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=child_main, args=(spec, sender), name="harness-run")
-    with _child_environment(child_env):
+    with _child_environment(watch.child_env):
         process.start()
     sender.close()
     assert process.pid is not None
-    monitor = ProcessMonitor(process.pid, gpu_indices)
+    monitor = ProcessMonitor(process.pid, watch.gpu_indices)
     monitor.start()
     meter: PhaseMeter | None = None
     deadline = time.monotonic() + STARTUP_LIMIT_S
@@ -441,7 +438,8 @@ def execute(
             )
             spec.cache_dir.mkdir(parents=True, exist_ok=True)
             specs = _children(spec, isolation) if isolation.fresh else [spec]
-            outcome = _supervise(specs, record, tracker, observer, *_placement(budget, gpus), stop)
+            watch = _Supervision(record, tracker, observer, *_placement(budget, gpus), stop)
+            outcome = _supervise(specs, watch)
             record.status = outcome.status  # type: ignore[assignment]
             record.error, record.failed_phase = _explained(outcome, isolation), outcome.failed_phase
             record.phases, record.extra = outcome.phases, outcome.facts

@@ -111,8 +111,7 @@ def test_a_lookup_at_predict_time_fails_offline_naming_the_phase(
 ) -> None:
     record = _run(tmp_path, tiny_breast_root, "network", "fresh_predict=true")
 
-    assert record.status == "failed"
-    assert record.failed_phase == "predict"
+    assert (record.status, record.failed_phase) == ("failed", "predict")
     assert record.error.startswith(f"NetworkBlocked: {OFFLINE}")
     assert "tried to reach example.com:80" in record.error
 
