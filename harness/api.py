@@ -58,6 +58,9 @@ class Budget:
     prepare_s: float
     fit_s: float
     predict_s: float
+    fresh_predict: bool = False
+    """Predict in a fresh process from what fit saved, offline, as a Kaggle code competition's
+    notebook does; the run keys ``fresh_predict`` and ``offline_predict`` override it."""
 
     def limit_s(self, phase: str) -> float:
         """Wall-clock limit of one phase in seconds."""
@@ -283,3 +286,24 @@ class Solution(ABC):
     @abstractmethod
     def predict(self, test: DataView, ctx: RunContext) -> pd.DataFrame:
         """A submission for the label-free view, in the task's submission format."""
+
+    def save(self, folder: Path, ctx: RunContext) -> None:
+        """Write to ``folder`` everything ``predict`` needs; called at the end of ``fit``.
+
+        Where a run predicts in a fresh process (``fresh_predict``), that process builds the
+        solution from its config, calls ``load`` on the same folder and predicts: nothing else
+        of fit survives. The time taken counts in fit's. The default saves the instance's
+        attributes but ``config`` (harness.kit.artefacts): torch modules and tensors, numpy
+        arrays, sklearn objects, plain values. A solution holding something that does not
+        pickle (an open file, a decoding pipeline, a lambda) overrides both methods.
+        """
+        from harness.kit.artefacts import save_attributes
+
+        save_attributes(self, folder)
+
+    def load(self, folder: Path, ctx: RunContext) -> None:
+        """Restore what ``save`` wrote, onto a solution just built from its config, before
+        ``predict`` (torch tensors onto ``ctx.device``); its time counts in predict's."""
+        from harness.kit.artefacts import load_attributes
+
+        load_attributes(self, folder, ctx.device)

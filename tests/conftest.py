@@ -106,6 +106,9 @@ def test_solutions(plugin_site: PluginSite) -> Path:
         "crashing": "CrashingSolution",
         "wrong-ids": "WrongIdsSolution",
         "reporting": "ReportingSolution",
+        "stateful": "StatefulSolution",
+        "unsaved": "UnsavedSolution",
+        "network": "NetworkSolution",
     }
     return plugin_site(
         "harness-test-solutions",

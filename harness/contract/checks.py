@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.contract.report import CheckResult
-from harness.engine.record import LOG_FILE, SUBMISSION_FILE, RunRecord
+from harness.engine.record import ARTIFACTS_DIR, LOG_FILE, SUBMISSION_FILE, RunRecord
 
 
 @dataclass
@@ -69,6 +69,27 @@ def check_deterministic(runs: list[ContractRun]) -> CheckResult:
         )
         return CheckResult(name, "fail", detail)
     detail = f"run 2 (warm cache) reproduced run 1's {len(first)} rows exactly"
+    return CheckResult(name, "pass", detail)
+
+
+def check_fresh_predict(runs: list[ContractRun], solution: str) -> CheckResult:
+    """Predict ran in a fresh, offline process from what fit saved, as on Kaggle."""
+    name = "predicts from saved artefacts"
+    for i, run in enumerate(runs, 1):
+        if run.record.fresh_predict and run.record.failed_phase == "predict":
+            detail = (
+                f"run {i}: {solution} could not predict in a fresh process, offline, from what "
+                f"its fit saved ({run.where()})"
+            )
+            return CheckResult(name, "fail", detail)
+    if any(run.record.status != "ok" for run in runs):
+        return CheckResult(name, "skip", "the runs did not complete")
+    folder = Path(runs[0].record.run_dir) / ARTIFACTS_DIR
+    size_mb = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+    detail = (
+        f"predict ran in a fresh process, offline, from the {size_mb:.2f} MB fit saved to "
+        f"{ARTIFACTS_DIR}/ (Solution.save/load)"
+    )
     return CheckResult(name, "pass", detail)
 
 

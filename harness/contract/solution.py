@@ -11,6 +11,9 @@ preset (its ``smoke`` preset when it has none). The checks:
   the first one filled);
 - valid submission: the task's validator accepts it;
 - deterministic: both submissions are identical (CPU, same seed);
+- predicts from saved artefacts: every run predicts as a Kaggle code competition does, in a
+  fresh process that has only what fit saved (``Solution.save``/``load``) and the test view,
+  with no network (``fresh_predict``, ``offline_predict``);
 - within budget: every phase ended inside its limit;
 - stops when told: with a 1 s fit limit the run either finishes or is stopped (status
   ``timeout``), and after every run no process it started is still alive;
@@ -40,6 +43,7 @@ from harness.contract.checks import (
     ContractRun,
     check_completes,
     check_deterministic,
+    check_fresh_predict,
     check_labels,
     check_stops,
     check_valid,
@@ -165,6 +169,7 @@ class _SolutionRuns:
             check_completes(runs),
             check_valid(runs),
             check_deterministic(runs),
+            check_fresh_predict(runs, self.solution_cls.name),
             check_within_budget(runs),
             check_stops(tight, [*runs, *([tight] if tight else [])]),
             check_labels(runs, data.label_files),
@@ -180,6 +185,8 @@ class _SolutionRuns:
             results_dir=str(self.results),
             tracking_uri=f"sqlite:///{self.results / 'mlflow.db'}",
             bootstrap=0,
+            fresh_predict=True,
+            offline_predict=True,
             data=DataConfig(root=str(data.root)),
         )
         token = uuid.uuid4().hex

@@ -43,7 +43,8 @@ def _one_gpu_profile(
     name: str, description: str, *, gpu_memory_gb: float | None, cpu_workers: int, fit_s: float
 ) -> Budget:
     """The host's CPU workers plus one CUDA GPU, with Kaggle's session limits: 12 h to
-    prepare, 9 h of inference."""
+    prepare, 9 h of inference, predicting as its code competitions do (a fresh process that
+    loads what fit saved, no network)."""
     host = _cpu_profile(
         name,
         description,
@@ -52,7 +53,9 @@ def _one_gpu_profile(
         fit_s=fit_s,
         predict_s=9 * _HOUR,
     )
-    return dataclasses.replace(host, device="cuda", gpus=1, gpu_memory_gb=gpu_memory_gb)
+    return dataclasses.replace(
+        host, device="cuda", gpus=1, gpu_memory_gb=gpu_memory_gb, fresh_predict=True
+    )
 
 
 _KAGGLE_P100 = _one_gpu_profile(

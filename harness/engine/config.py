@@ -61,6 +61,10 @@ class RunConfig:
     """Run without reaching the tracking server; `harness sync` pushes the run later."""
     bootstrap: int = at_least(0, 1000)
     """Bootstrap resamples for the score's 95% CI (0 disables it)."""
+    fresh_predict: bool | None = None
+    """Predict in a fresh process from what fit saved; None = the budget's default."""
+    offline_predict: bool | None = None
+    """No network in that predict process; None = on where predict runs fresh."""
     data: DataConfig = field(default_factory=DataConfig)
 
     @property
@@ -175,7 +179,32 @@ def parse_run_overrides(args: list[str], budgets: Mapping[str, Budget] = BUDGETS
     except HarnessError as exc:
         raise ConfigError(str(exc)) from None
     _check_synth_keys(run_config)
+    predict_isolation(run_config, budget)
     return RunRequest(run_config, budget, solution_args)
+
+
+class PredictIsolation(NamedTuple):
+    """How a run's predict phase is cut off from its fit."""
+
+    fresh: bool
+    """Predict runs in a new process that has only what fit saved and the test view."""
+    offline: bool
+    """That process has no network."""
+
+
+def predict_isolation(cfg: RunConfig, budget: Budget) -> PredictIsolation:
+    """The run keys ``fresh_predict`` and ``offline_predict`` over the budget's default.
+
+    Offline needs a fresh process: the audit hook that cuts the network cannot be removed.
+    """
+    fresh = budget.fresh_predict if cfg.fresh_predict is None else cfg.fresh_predict
+    offline = fresh if cfg.offline_predict is None else cfg.offline_predict
+    if offline and not fresh:
+        raise ConfigError(
+            "offline_predict=true needs predict in a fresh process: add fresh_predict=true "
+            f"(budget {budget.name} predicts in the fit process by default)"
+        )
+    return PredictIsolation(fresh, offline)
 
 
 def _check_synth_keys(cfg: RunConfig) -> None:

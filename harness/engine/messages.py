@@ -48,7 +48,9 @@ class Progress:
 
 @dataclass(frozen=True)
 class Done:
-    submission: str
+    """The child ran its phases; ``submission``: the file it wrote, None if it did not predict."""
+
+    submission: str | None
 
 
 @dataclass(frozen=True)

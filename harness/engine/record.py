@@ -15,6 +15,8 @@ RECORD_FILE = "record.json"
 SUBMISSION_FILE = "submission.csv"
 LOG_FILE = "run.log"
 CONFIG_FILE = "config.yaml"
+ARTIFACTS_DIR = "artifacts"
+"""Where fit saves what a fresh predict process loads (``Solution.save``)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,10 @@ class RunRecord:
     predict_images_per_s: float | None = None
     gpu_hours: float = 0.0
     device: str = "cpu"
+    fresh_predict: bool = False
+    """Predict ran in a fresh process from what fit saved in ``ARTIFACTS_DIR``."""
+    offline_predict: bool = False
+    """That process had no network."""
     git_sha: str = ""
     libraries: dict[str, str] = field(default_factory=dict)
     hardware: dict[str, Any] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""One run: resolve everything, run the solution in a child process under its budget, score it.
+"""One run: resolve everything, run the solution in child processes under its budget, score it.
 
 The parent never trusts the child to end: each phase has a deadline, and a child that passes it
 is killed with its whole process tree. Whatever happens (crash, timeout, invalid submission,
@@ -26,9 +26,17 @@ from typing import Any
 import pandas as pd
 import psutil
 
-from harness.api import Budget, DataView, HarnessError, InvalidSubmission, Solution, Task
+from harness.api import (
+    PHASES,
+    Budget,
+    DataView,
+    HarnessError,
+    InvalidSubmission,
+    Solution,
+    Task,
+)
 from harness.engine import environment
-from harness.engine.config import RunConfig, as_plain_dict
+from harness.engine.config import PredictIsolation, RunConfig, as_plain_dict, predict_isolation
 from harness.engine.datasets import resolve_data
 from harness.engine.messages import (
     Done,
@@ -43,7 +51,7 @@ from harness.engine.messages import (
 from harness.engine.monitor import ProcessMonitor
 from harness.engine.observe import LineSink, PhaseMeter, RunObserver, as_observer
 from harness.engine.owners import current_owner
-from harness.engine.record import CONFIG_FILE, PhaseStats, RunRecord
+from harness.engine.record import ARTIFACTS_DIR, CONFIG_FILE, PhaseStats, RunRecord
 from harness.engine.registry import load_solution, load_task
 from harness.engine.run_config import config_hash, resolve_solution_config
 from harness.engine.scoring import CI_SEED, ScoreResult, score_submission
@@ -194,31 +202,51 @@ def _interrupted_error(stop: _StopRequest, phase: str | None, outcome: _ChildOut
     return f"interrupted by {stop.describe()} {where}; finished phases: {done or 'none'}"
 
 
-def _supervise(
-    spec: ChildSpec,
-    record: RunRecord,
-    tracker: Tracker,
-    observer: RunObserver,
-    gpu_indices: list[int],
-    child_env: dict[str, str],
-    stop: _StopRequest,
-) -> _ChildOutcome:
-    """Run the child, enforce phase deadlines, collect its reports.
+@dataclass
+class _Supervision:
+    """Where the children's reports go, where they run, and what stops them."""
+
+    record: RunRecord
+    tracker: Tracker
+    observer: RunObserver
+    gpu_indices: list[int]
+    """The GPUs the monitor samples."""
+    child_env: dict[str, str]
+    stop: _StopRequest
+
+
+def _supervise(specs: list[ChildSpec], watch: _Supervision) -> _ChildOutcome:
+    """Run the children one after the other, each once the previous one finished its phases.
+
+    With ``fresh_predict`` the first child runs prepare and fit and saves the solution, the
+    second loads it and predicts; otherwise one child runs every phase. The first child that
+    fails, times out or is interrupted ends the run, with its phase named.
+    """
+    outcome = _ChildOutcome()
+    for spec in specs:
+        _supervise_child(spec, outcome, watch)
+        if outcome.status != "ok":
+            break
+    return outcome
+
+
+def _supervise_child(spec: ChildSpec, outcome: _ChildOutcome, watch: _Supervision) -> None:
+    """Run one child, enforce phase deadlines, collect its reports into ``outcome``.
 
     The record is saved at each phase boundary, so a harness killed mid-run leaves a record
     that says which phase it was in and which phases finished. A stop request kills the
     child's tree within a second and ends the outcome as ``interrupted``.
     """
+    record, tracker, observer, stop = watch.record, watch.tracker, watch.observer, watch.stop
     context = mp.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=child_main, args=(spec, sender), name="harness-run")
-    with _child_environment(child_env):
+    with _child_environment(watch.child_env):
         process.start()
     sender.close()
     assert process.pid is not None
-    monitor = ProcessMonitor(process.pid, gpu_indices)
+    monitor = ProcessMonitor(process.pid, watch.gpu_indices)
     monitor.start()
-    outcome = _ChildOutcome()
     meter: PhaseMeter | None = None
     deadline = time.monotonic() + STARTUP_LIMIT_S
     finished = False
@@ -279,7 +307,9 @@ def _supervise(
                 elif isinstance(message, Fact):
                     outcome.facts[message.name] = message.value
                 elif isinstance(message, Done):
-                    outcome.status, outcome.submission = "ok", Path(message.submission)
+                    outcome.status = "ok"
+                    if message.submission is not None:
+                        outcome.submission = Path(message.submission)
                     finished = True
                 elif isinstance(message, Failed):
                     outcome.status, outcome.error = message.status, message.error
@@ -313,7 +343,6 @@ def _supervise(
         outcome.error = f"the run process died without reporting (exit code {code})" + (
             "; SIGKILL is what the OS out-of-memory killer sends" if code == -9 else ""
         )
-    return outcome
 
 
 def execute(
@@ -335,7 +364,9 @@ def execute(
     run to those devices (NVML / PCI bus order) through the child's CUDA_VISIBLE_DEVICES;
     default: the first ``budget.gpus`` visible ones. SIGINT or SIGTERM (in the main thread),
     or setting ``cancel``, stops the run: it is recorded as interrupted and RunInterrupted is
-    raised after the record is final.
+    raised after the record is final. Where ``fresh_predict`` holds (the budget's default or
+    the run key), predict runs in a second process from what fit saved, offline unless
+    ``offline_predict=false``; the record says which.
     """
     if budget.name != cfg.budget:
         raise HarnessError(f"budget={cfg.budget} was asked for, but budget {budget.name} given")
@@ -351,6 +382,7 @@ def execute(
     solution_cls = load_solution(cfg.task, cfg.solution)
     solution_config = resolve_solution_config(solution_cls, budget.name, solution_overrides)
     device = select_device(budget.device, solution_cls, budget.name)
+    isolation = predict_isolation(cfg, budget)
     data = resolve_data(task, cfg.data, results)
     table = task.load(data.root)
     train, holdout = task.split(table)
@@ -382,6 +414,8 @@ def execute(
             n_holdout_cases=len(answers),
             n_holdout_groups=len(set(task.groups(answers))),
             device=device,
+            fresh_predict=isolation.fresh,
+            offline_predict=isolation.offline,
             git_sha=environment.git_sha(),
             libraries=environment.library_versions(),
             hardware=environment.hardware(),
@@ -406,13 +440,16 @@ def execute(
                 device=device,
                 run_dir=run_dir,
                 cache_dir=results / "cache" / task.name / solution_cls.name,
+                phases=PHASES,
                 train=train,
                 test=test,
             )
             spec.cache_dir.mkdir(parents=True, exist_ok=True)
-            outcome = _supervise(spec, record, tracker, observer, *_placement(budget, gpus), stop)
+            specs = _children(spec, isolation) if isolation.fresh else [spec]
+            watch = _Supervision(record, tracker, observer, *_placement(budget, gpus), stop)
+            outcome = _supervise(specs, watch)
             record.status = outcome.status  # type: ignore[assignment]
-            record.error, record.failed_phase = outcome.error, outcome.failed_phase
+            record.error, record.failed_phase = _explained(outcome, isolation), outcome.failed_phase
             record.phases, record.extra = outcome.phases, outcome.facts
             if outcome.status == "ok" and outcome.submission is not None:
                 try:
@@ -437,6 +474,29 @@ def execute(
     if record.status == "interrupted":
         raise RunInterrupted(record.error, stop.signum)
     return record
+
+
+def _children(spec: ChildSpec, isolation: PredictIsolation) -> list[ChildSpec]:
+    """``spec``'s phases split between a fit process that saves the solution to the run's
+    artefacts folder and a fresh predict process that loads it, without the training view."""
+    artefacts = spec.run_dir / ARTIFACTS_DIR
+    fit = dataclasses.replace(spec, phases=PHASES[:-1], test=None, save_to=artefacts)
+    predict = dataclasses.replace(
+        spec, phases=PHASES[-1:], train=None, load_from=artefacts, offline=isolation.offline
+    )
+    return [fit, predict]
+
+
+def _explained(outcome: _ChildOutcome, isolation: PredictIsolation) -> str:
+    """The child's error, saying where a fresh predict process got its solution from."""
+    if not (isolation.fresh and outcome.status == "failed" and outcome.failed_phase == "predict"):
+        return outcome.error
+    offline = ", offline" if isolation.offline else ""
+    return (
+        f"{outcome.error} (predict ran in a fresh process{offline}, with only what fit saved "
+        f"to {ARTIFACTS_DIR}/: Solution.save must write all that predict needs and "
+        "Solution.load restore it)"
+    )
 
 
 def _store_scores(

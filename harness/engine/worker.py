@@ -1,7 +1,9 @@
-"""The child side of a run: executes the solution's phases and reports over a pipe.
+"""The child side of a run: executes some of the solution's phases and reports over a pipe.
 
 Everything here runs in a spawned process that the runner can kill at any moment, so each
-finished phase is reported immediately, and the submission is the last thing written.
+finished phase is reported immediately, and the submission is the last thing written. One
+child runs every phase, or (``fresh_predict``) one child runs prepare and fit and saves the
+solution, and a second one loads it and predicts, offline, without the training data.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from harness.api import PHASES, Budget, DataView, PhaseBudget, RunContext
+from harness.api import Budget, DataView, PhaseBudget, RunContext, Solution
 from harness.engine.messages import Done, Fact, Failed, Metrics, PhaseEnded, PhaseStarted, Progress
 from harness.engine.monitor import tree_rss_mb
+from harness.engine.offline import forbid_network
 from harness.engine.record import LOG_FILE, SUBMISSION_FILE
 
 PROGRESS_INTERVAL_S = 0.2
@@ -41,7 +44,7 @@ PROGRESS_INTERVAL_S = 0.2
 
 @dataclass
 class ChildSpec:
-    """What the child needs; holdout answers are deliberately not part of it."""
+    """What one child needs; holdout answers are deliberately not part of it."""
 
     task: str
     solution: str
@@ -51,8 +54,18 @@ class ChildSpec:
     device: str
     run_dir: Path
     cache_dir: Path
-    train: pd.DataFrame
-    test: pd.DataFrame
+    phases: tuple[str, ...]
+    """The phases this child runs, in PHASES order."""
+    train: pd.DataFrame | None
+    """The training view; None in a child that only predicts."""
+    test: pd.DataFrame | None
+    """The label-free holdout view; None in a child that does not predict."""
+    save_to: Path | None = None
+    """Where ``fit`` ends by saving the solution (``Solution.save``, timed in fit)."""
+    load_from: Path | None = None
+    """Where ``predict`` starts by loading the solution (``Solution.load``, timed in predict)."""
+    offline: bool = False
+    """Network access fails from the start of predict (harness.engine.offline)."""
 
 
 def _cpu_seconds() -> float:
@@ -196,8 +209,29 @@ def _is_oom(exc: BaseException) -> bool:
     )
 
 
+def _run_phase(phase: str, solution: Solution, spec: ChildSpec, ctx: RunContext) -> Any:
+    """One phase of the solution; what predict returned, else None."""
+    if phase == "predict":
+        assert spec.test is not None
+        if spec.offline:
+            forbid_network(phase)
+        if spec.load_from is not None:
+            solution.load(spec.load_from, ctx)
+        return solution.predict(DataView(spec.task, spec.test, has_labels=False), ctx)
+    assert spec.train is not None
+    train = DataView(spec.task, spec.train, has_labels=True)
+    if phase == "prepare":
+        solution.prepare(train, ctx)
+    else:
+        solution.fit(train, ctx)
+        if spec.save_to is not None:
+            solution.save(spec.save_to, ctx)
+    return None
+
+
 def child_main(spec: ChildSpec, conn: Connection) -> None:
-    """Entry point of the spawned run process."""
+    """Entry point of a spawned run process: ``spec.phases``, then Done (with the submission
+    path where this child predicted)."""
     _detach_from_terminal()
     _die_with_parent()
     _redirect_output(spec.run_dir / LOG_FILE)
@@ -208,11 +242,9 @@ def child_main(spec: ChildSpec, conn: Connection) -> None:
         _seed_python_and_numpy(spec.seed)
         _configure_torch_when_imported(spec)
         solution = load_solution(spec.task, spec.solution)(spec.solution_config)
-        train = DataView(spec.task, spec.train, has_labels=True)
-        test = DataView(spec.task, spec.test, has_labels=False)
         submission: Any = None
         progress = _ProgressSender(conn)
-        for phase in PHASES:
+        for phase in spec.phases:
             conn.send(PhaseStarted(phase))
             log.info("phase %s started", phase)
             ctx = RunContext(
@@ -231,12 +263,7 @@ def child_main(spec: ChildSpec, conn: Connection) -> None:
 
                 torch.cuda.reset_peak_memory_stats()
             cpu0, wall0 = _cpu_seconds(), time.perf_counter()
-            if phase == "prepare":
-                solution.prepare(train, ctx)
-            elif phase == "fit":
-                solution.fit(train, ctx)
-            else:
-                submission = solution.predict(test, ctx)
+            submission = _run_phase(phase, solution, spec, ctx)
             ended = PhaseEnded(
                 phase,
                 wall_s=time.perf_counter() - wall0,
@@ -246,14 +273,16 @@ def child_main(spec: ChildSpec, conn: Connection) -> None:
             )
             log.info("phase %s finished in %.1f s", phase, ended.wall_s)
             conn.send(ended)
-        if not isinstance(submission, pd.DataFrame):
-            raise TypeError(
-                f"{spec.solution}.predict returned {type(submission).__name__}, "
-                "expected a pandas DataFrame in the task's submission format"
-            )
-        path = spec.run_dir / SUBMISSION_FILE
-        submission.to_csv(path, index=False)
-        conn.send(Done(str(path)))
+        path: str | None = None
+        if "predict" in spec.phases:
+            if not isinstance(submission, pd.DataFrame):
+                raise TypeError(
+                    f"{spec.solution}.predict returned {type(submission).__name__}, "
+                    "expected a pandas DataFrame in the task's submission format"
+                )
+            path = str(spec.run_dir / SUBMISSION_FILE)
+            submission.to_csv(path, index=False)
+        conn.send(Done(path))
     except BaseException as exc:
         log.error("run failed:\n%s", traceback.format_exc())
         kind = "oom" if _is_oom(exc) else "failed"

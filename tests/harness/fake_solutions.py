@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -109,3 +112,94 @@ class TorchInFitSolution(_Base):
         ctx.record_fact("initial_seed", torch.initial_seed())
         ctx.record_fact("threads", torch.get_num_threads())
         ctx.record_fact("draw", torch.rand(1).item())
+
+
+@dataclass
+class StatefulOptions:
+    save_sleep_s: float = 0.0
+    load_sleep_s: float = 0.0
+    predict_sleep_s: float = 0.0
+
+
+class StatefulSolution(_Base):
+    """Learns the prevalence in fit and predicts it; records which process did each."""
+
+    name = "stateful"
+    config_class = StatefulOptions
+
+    def __init__(self, config: StatefulOptions) -> None:
+        super().__init__(config)
+        self.prevalence: float | None = None
+        self.fit_pid = 0
+
+    def fit(self, train: DataView, ctx: RunContext) -> None:
+        self.prevalence = float(train.frame["cancer"].mean())
+        self.fit_pid = os.getpid()
+
+    def save(self, folder: Path, ctx: RunContext) -> None:
+        time.sleep(self.config.save_sleep_s)
+        super().save(folder, ctx)
+
+    def load(self, folder: Path, ctx: RunContext) -> None:
+        time.sleep(self.config.load_sleep_s)
+        super().load(folder, ctx)
+
+    def predict(self, test: DataView, ctx: RunContext) -> pd.DataFrame:
+        if self.prevalence is None:
+            raise RuntimeError("predict before fit: no prevalence learnt")
+        ctx.record_fact("fit_pid", self.fit_pid)
+        ctx.record_fact("predict_pid", os.getpid())
+        time.sleep(self.config.predict_sleep_s)
+        ids = sorted(test.frame["prediction_id"].unique())
+        return pd.DataFrame({"prediction_id": ids, "cancer": self.prevalence})
+
+
+class UnsavedSolution(StatefulSolution):
+    """Keeps its state in memory only: predict in a fresh process finds nothing."""
+
+    name = "unsaved"
+
+    def save(self, folder: Path, ctx: RunContext) -> None:
+        pass
+
+    def load(self, folder: Path, ctx: RunContext) -> None:
+        pass
+
+
+@dataclass
+class NetworkOptions:
+    phase: str = "predict"
+    """The phase that reaches out."""
+    host: str = "example.com"
+    port: int = 0
+    """0: look ``host`` up (a download starts so); else connect to ``host:port``."""
+
+
+class NetworkSolution(_Base):
+    """Reaches for the network in one phase; records whether it got there."""
+
+    name = "network"
+    config_class = NetworkOptions
+
+    def _reach(self, ctx: RunContext) -> None:
+        cfg = self.config
+        try:
+            if cfg.port:
+                with socket.socket() as sock:
+                    sock.settimeout(5)
+                    sock.connect((cfg.host, cfg.port))
+            else:
+                socket.getaddrinfo(cfg.host, 80)
+            ctx.record_fact("network", "reached")
+        except OSError as exc:  # no network here: still not blocked by the harness
+            ctx.record_fact("network", f"unreachable: {exc}")
+
+    def fit(self, train: DataView, ctx: RunContext) -> None:
+        if self.config.phase == "fit":
+            self._reach(ctx)
+
+    def predict(self, test: DataView, ctx: RunContext) -> pd.DataFrame:
+        if self.config.phase == "predict":
+            self._reach(ctx)
+        ids = sorted(test.frame["prediction_id"].unique())
+        return pd.DataFrame({"prediction_id": ids, "cancer": 0.5})

@@ -6,6 +6,7 @@ when the fit budget would not hold another one.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from torch import nn
 
 from harness.api import DataView, RunContext, Solution
 from harness.kit.amp import Precision
+from harness.kit.imaging.cache import CachedImages
 from harness.kit.imaging.view_images import ViewImages
 from harness.kit.models import create_backbone
 from harness.kit.training import TrainingPlan, scaled_step
@@ -71,7 +73,7 @@ class BaselineSolution(Solution):
         self.model: nn.Module | None = None
         self.fallback_probability = 0.0
         self.images = ViewImages(
-            lambda view, ctx: load_images(view.frame, ctx.cache_dir, config.height, config.width)
+            functools.partial(_view_images, height=config.height, width=config.width)
         )
 
     def prepare(self, train: DataView, ctx: RunContext) -> None:
@@ -156,6 +158,11 @@ class BaselineSolution(Solution):
         # A breast whose every image was unreadable gets the training prevalence.
         per_breast = per_breast.fillna(self.fallback_probability)
         return per_breast.reset_index()
+
+
+def _view_images(view: DataView, ctx: RunContext, height: int, width: int) -> CachedImages:
+    """A module function, not a lambda: the solution's state pickles (Solution.save)."""
+    return load_images(view.frame, ctx.cache_dir, height, width)
 
 
 def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

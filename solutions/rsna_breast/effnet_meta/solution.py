@@ -19,6 +19,7 @@ and stops when another epoch would not fit in its share.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from sklearn.compose import ColumnTransformer
 from torch import nn
 
 from harness.api import DataView, RunContext, Solution
+from harness.kit.imaging.cache import CachedImages
 from harness.kit.imaging.view_images import ViewImages
 from harness.kit.splits import grouped_folds
 from harness.kit.training import TrainingPlan, scaled_step, state_snapshot
@@ -216,11 +218,7 @@ class EffnetMetaSolution(Solution):
         self.config: EffnetMetaConfig = config
         self.fold_models: list[_FoldModel] = []
         self.fallback_probability = 0.0
-        self.images = ViewImages(
-            lambda view, ctx: load_images(
-                view.frame["path"].tolist(), ctx.cache_dir, config.image_size
-            )
-        )
+        self.images = ViewImages(functools.partial(_view_images, size=config.image_size))
 
     def prepare(self, train: DataView, ctx: RunContext) -> None:
         self.images.prepare(train, ctx)
@@ -353,6 +351,11 @@ class EffnetMetaSolution(Solution):
         per_breast = per_image.groupby("prediction_id", sort=True)["cancer"].mean()
         # A breast whose every image was unreadable gets the training prevalence.
         return per_breast.fillna(self.fallback_probability).reset_index()
+
+
+def _view_images(view: DataView, ctx: RunContext, size: int) -> CachedImages:
+    """A module function, not a lambda: the solution's state pickles (Solution.save)."""
+    return load_images(view.frame["path"].tolist(), ctx.cache_dir, size)
 
 
 @torch.no_grad()

@@ -74,6 +74,7 @@ class EnsembleSolution(Solution):
     def fit(self, train: DataView, ctx: RunContext) -> None:
         cfg = self.config
         prepared = self._train_images or self._prepare(train, ctx)
+        self._train_images = None  # released: Solution.save keeps no training images
         files = pd.Series(prepared.files, index=train.frame.index, dtype=object)
         frame = train.frame.assign(file=files)[prepared.ok].reset_index(drop=True)
         labels = frame["cancer"].to_numpy(dtype=np.float32)

@@ -99,6 +99,7 @@ class UnetClsEnsembleSolution(Solution):
         frame = train.frame.reset_index(drop=True)
         self.size = self.size or self._input_size(frame)
         loaded = self._train_images or self._images(train, ctx, self.size)
+        self._train_images = None  # released: Solution.save keeps no training images
         masks = load_masks(frame, self.size)
         fit_rows, val_rows = _validation_split(frame, cfg.val_fraction, ctx.seed)
         fit_rows, val_rows = fit_rows[loaded.ok[fit_rows]], val_rows[loaded.ok[val_rows]]

@@ -76,6 +76,7 @@ class UnetSolution(Solution):
         frame = train.frame.reset_index(drop=True)
         size = self._cache_size(frame)
         loaded = self._train_images or self._images(train, ctx, size)
+        self._train_images = None  # released: Solution.save keeps no training images
         masks = load_masks(frame, size)
         fit_rows, val_rows = _validation_split(frame, cfg.val_fraction, ctx.seed)
         fit_rows = fit_rows[loaded.ok[fit_rows]]

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from fake_solutions import ConstantSolution
+from fake_solutions import ConstantSolution, NetworkSolution, UnsavedSolution
 
 from harness.api import DataView, RunContext
 
@@ -67,3 +67,15 @@ class MisdeclaredSolution(ConstantSolution):
         "smok": {"value": 0.1},
         "cpu-default": {"valu": 0.2},
     }
+
+
+class ForgetfulSolution(UnsavedSolution):
+    """Keeps what it learnt in memory only: its save writes nothing."""
+
+    name = "forgetful"
+
+
+class DownloaderSolution(NetworkSolution):
+    """Looks a host up at predict time, as a download of weights would."""
+
+    name = "downloader"

@@ -21,7 +21,7 @@ from harness.contract.solution import run_contract
 from harness.engine.registry import PluginError, load_solution
 
 HERE = Path(__file__).parent
-FAKES = ("sloppy", "peeker", "quitter", "misdeclared")
+FAKES = ("sloppy", "peeker", "quitter", "misdeclared", "forgetful", "downloader")
 """The solutions of contract_fakes.py, each class named after its solution: ``SloppySolution``."""
 
 
@@ -64,6 +64,7 @@ def test_a_well_behaved_solution_passes_every_check_in_harness_check(tmp_path: P
         "completes",
         "valid submission",
         "deterministic",
+        "predicts from saved artefacts",
         "within budget",
         "stops when told",
         "no holdout labels",
@@ -127,6 +128,30 @@ def test_a_solution_that_cannot_predict_after_a_short_fit_fails_stops_when_told(
     detail = _detail(report, "stops when told")
     assert "1 s fit limit" in detail and "no model: fit was cut short" in detail
     assert not report.passed
+
+
+def test_state_that_save_does_not_carry_fails_predicts_from_saved_artefacts(
+    contract_of: Callable[[str], ContractReport],
+) -> None:
+    report = contract_of("forgetful")
+
+    assert not report.passed
+    assert _outcomes(report)["predicts from saved artefacts"] == "fail"
+    detail = _detail(report, "predicts from saved artefacts")
+    assert "forgetful could not predict in a fresh process, offline, from what its fit" in detail
+    assert "predict before fit" in detail and "Solution.save must write" in detail
+
+
+def test_a_download_at_predict_time_fails_predicts_from_saved_artefacts(
+    contract_of: Callable[[str], ContractReport],
+) -> None:
+    report = contract_of("downloader")
+
+    assert _outcomes(report)["predicts from saved artefacts"] == "fail"
+    detail = _detail(report, "predicts from saved artefacts")
+    assert "downloader could not predict" in detail
+    assert "network access during predict is not allowed" in detail
+    assert "tried to reach example.com:80" in detail
 
 
 @pytest.mark.usefixtures("contract_fakes")

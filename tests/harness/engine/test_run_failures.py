@@ -225,6 +225,31 @@ def test_a_signal_stops_the_run_and_records_where_it_was(
     assert _mlflow_status(tmp_path, record) == ("KILLED", "interrupted")
 
 
+def test_ctrl_c_in_a_fresh_predict_process_is_recorded_in_predict(
+    tmp_path: Path, tiny_breast_root: Path, site: Path
+) -> None:
+    args = _run_args(
+        tmp_path, tiny_breast_root, "solution=stateful", "solution.predict_sleep_s=120"
+    )
+    process = _harness(site, *args, "fresh_predict=true")
+    run_dir = _wait_for_phase(tmp_path, "predict", process)
+    children = psutil.Process(process.pid).children(recursive=True)
+
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+
+    assert process.returncode == 130, output
+    _gone, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive, f"run processes left behind: {alive}"
+    record = RunRecord.load(run_dir / RECORD_FILE)
+    assert record.status == "interrupted" and record.fresh_predict
+    assert record.failed_phase == "predict"
+    assert "SIGINT" in record.error and "fit (" in record.error
+    assert set(record.phases) == {"prepare", "fit"}
+    assert (run_dir / "artifacts").is_dir()
+    assert _mlflow_status(tmp_path, record) == ("KILLED", "interrupted")
+
+
 def test_a_sigkilled_harness_leaves_no_orphan_and_its_run_is_marked_killed(
     tmp_path: Path, tiny_breast_root: Path, site: Path
 ) -> None:
