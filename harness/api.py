@@ -157,6 +157,25 @@ class DataProblem:
         return f"{self.path}: {self.problem}" + (f" ({self.fix})" if self.fix else "")
 
 
+@dataclass(frozen=True)
+class HiddenTest:
+    """The competition's hidden test set and how long its predict step could take.
+
+    Every run projects its predict time onto this size (``predict wall x rows / rows
+    predicted``) and says whether the projection fits ``predict_limit_s``: a run that ranks
+    first here but would not have finished on Kaggle is marked as such.
+    """
+
+    rows: int
+    """Its size in rows of the task's table (the unit ``public_view`` has a row per)."""
+    unit: str
+    """What a row is: ``images``, ``slices``, ``studies``."""
+    predict_limit_s: float | None
+    """The code competition's notebook limit; None where predictions were uploaded."""
+    source: str
+    """Where the figures come from."""
+
+
 class Task(ABC):
     """A faithful re-creation of one Kaggle competition."""
 
@@ -175,6 +194,8 @@ class Task(ABC):
     """The columns of a submission, id column first (e.g. ``prediction_id, cancer``): what
     messages about a bad file ask for and what ``harness new solution`` writes. Empty = the
     columns of ``answers``."""
+    hidden_test: ClassVar[HiddenTest | None] = None
+    """The competition's hidden test set; None: no projection of predict time."""
 
     @abstractmethod
     def synthesize(self, root: Path, config: Any, seed: int) -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.api import DataView, InvalidSubmission, Task
+from harness.api import DataView, HiddenTest, InvalidSubmission, Task
 from harness.kit.stats import group_resamples, resampled_scores
 from harness.kit.task import KaggleTask
 
@@ -120,6 +120,19 @@ def _check_declaration(task: Task, findings: _Findings) -> None:
     findings.check(
         len(task.submission_columns) >= 2,
         "submission_columns must name the id column and at least one value column",
+    )
+    hidden = getattr(task, "hidden_test", None)
+    findings.check(
+        hidden is None
+        or (
+            isinstance(hidden, HiddenTest)
+            and hidden.rows > 0
+            and (hidden.predict_limit_s is None or hidden.predict_limit_s > 0)
+            and bool(hidden.unit)
+            and bool(hidden.source)
+        ),
+        "hidden_test must be None or a HiddenTest with rows > 0, a unit, a positive "
+        "predict_limit_s or None, and its source",
     )
     config = getattr(task, "synth_config", None)
     if findings.check(

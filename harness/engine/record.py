@@ -79,6 +79,16 @@ class RunRecord:
     phases: dict[str, PhaseStats] = field(default_factory=dict)
     predict_images_per_s: float | None = None
     gpu_hours: float = 0.0
+    hidden_test_rows: int | None = None
+    """The competition's hidden test set, in rows of the task's table (``Task.hidden_test``)."""
+    hidden_test_unit: str = ""
+    """What its rows are (images, slices, studies)."""
+    hidden_test_projected_s: float | None = None
+    """Predict wall time projected to that size on this run's hardware (engine.projection)."""
+    hidden_test_limit_s: float | None = None
+    """The competition's predict limit; None where predictions were uploaded."""
+    hidden_test_fits: bool | None = None
+    """The projection is within that limit; None without a limit or a projection."""
     device: str = "cpu"
     fresh_predict: bool = False
     """Predict ran in a fresh process from what fit saved in ``ARTIFACTS_DIR``."""

@@ -51,6 +51,7 @@ from harness.engine.messages import (
 from harness.engine.monitor import ProcessMonitor
 from harness.engine.observe import LineSink, PhaseMeter, RunObserver, as_observer
 from harness.engine.owners import current_owner
+from harness.engine.projection import project
 from harness.engine.record import ARTIFACTS_DIR, CONFIG_FILE, PhaseStats, RunRecord
 from harness.engine.registry import load_solution, load_task
 from harness.engine.run_config import config_hash, resolve_solution_config
@@ -535,6 +536,13 @@ def _finalise(
     if predict is not None and predict.wall_s > 0:
         n_images = task.n_inputs(DataView(task.name, test, has_labels=False))
         record.predict_images_per_s = n_images / predict.wall_s
+        projection = project(task.hidden_test, predict.wall_s, len(test))
+        if projection is not None:
+            record.hidden_test_rows = projection.rows
+            record.hidden_test_unit = projection.unit
+            record.hidden_test_projected_s = projection.seconds
+            record.hidden_test_limit_s = projection.limit_s
+            record.hidden_test_fits = projection.fits
     total_wall = sum(p.wall_s for p in record.phases.values())
     if record.device == "cuda":
         record.gpu_hours = total_wall * record.budget["gpus"] / 3600

@@ -20,6 +20,19 @@ def format_score(record: RunRecord) -> str:
     return text
 
 
+def hidden_test_text(record: RunRecord) -> str:
+    """How long predict would take on the competition's hidden test, and if that fits."""
+    assert record.hidden_test_projected_s is not None
+    hours = record.hidden_test_projected_s / 3600
+    size = f"{record.hidden_test_rows:,} {record.hidden_test_unit}"
+    text = f"{hours:.2f} h for {size}, at this run's predict speed"
+    limit = record.hidden_test_limit_s
+    if limit is None:
+        return f"{text}; the competition had no predict limit"
+    verdict = "fits" if record.hidden_test_fits else "[red]over[/]"
+    return f"{text}: {verdict} the competition's {limit / 3600:g} h limit"
+
+
 def print_summary(console: Console, record: RunRecord) -> None:
     style = _STATUS_STYLE.get(record.status, "red")
     head = Table(
@@ -43,6 +56,8 @@ def print_summary(console: Console, record: RunRecord) -> None:
     )
     if record.predict_images_per_s is not None:
         head.add_row("predict throughput", f"{record.predict_images_per_s:.1f} images/s")
+    if record.hidden_test_projected_s is not None:
+        head.add_row("hidden test (projected)", hidden_test_text(record))
     for key, value in sorted(record.extra.items()):
         head.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
     head.add_row("run folder", record.run_dir)

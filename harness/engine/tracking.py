@@ -359,9 +359,17 @@ def _tags(record: RunRecord) -> dict[str, Any]:
 
 
 def summary_metrics(record: RunRecord) -> dict[str, float]:
-    """The metrics a finished run adds: score and CI, throughput, GPU hours, facts."""
+    """The metrics a finished run adds: score and CI, throughput, the hidden-test projection,
+    GPU hours, facts."""
     summary: dict[str, float] = {"gpu_hours": record.gpu_hours}
-    for name in ("score", "ci_low", "ci_high", "predict_images_per_s"):
+    for name in (
+        "score",
+        "ci_low",
+        "ci_high",
+        "predict_images_per_s",
+        "hidden_test_projected_s",
+        "hidden_test_limit_s",
+    ):
         value = getattr(record, name)
         if value is not None:
             summary[name] = value

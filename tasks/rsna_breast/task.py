@@ -1,5 +1,6 @@
 """The rsna-breast task: RSNA Screening Mammography Breast Cancer Detection (Kaggle, 2023)."""
 
+from harness.api import HiddenTest
 from harness.kit.task import KaggleTask, Split
 from tasks.rsna_breast.layout import LAYOUT
 from tasks.rsna_breast.metric import METRIC
@@ -18,3 +19,9 @@ class RsnaBreastTask(KaggleTask):
     submission = SUBMISSION
     metric = METRIC
     synthetic = SYNTHETIC
+    hidden_test = HiddenTest(
+        rows=36_700,
+        unit="images",
+        predict_limit_s=9 * 3600,
+        source="data page: roughly 8,000 patients; 4.59 images each, as in train.csv",
+    )

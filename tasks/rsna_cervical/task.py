@@ -1,5 +1,6 @@
 """The rsna-cervical task: RSNA 2022 Cervical Spine Fracture Detection (Kaggle, 2022)."""
 
+from harness.api import HiddenTest
 from harness.kit.task import KaggleTask, Split
 from tasks.rsna_cervical.layout import LAYOUT
 from tasks.rsna_cervical.metric import METRIC
@@ -18,3 +19,9 @@ class RsnaCervicalTask(KaggleTask):
     submission = SUBMISSION
     metric = METRIC
     synthetic = SYNTHETIC
+    hidden_test = HiddenTest(
+        rows=1_500,
+        unit="studies",
+        predict_limit_s=9 * 3600,
+        source="competition data page: roughly 1,500 scans in the hidden test set",
+    )

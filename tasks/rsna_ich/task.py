@@ -1,5 +1,6 @@
 """The rsna-ich task: RSNA Intracranial Hemorrhage Detection (Kaggle, 2019)."""
 
+from harness.api import HiddenTest
 from harness.kit.task import KaggleTask, Split
 from tasks.rsna_ich.layout import LAYOUT
 from tasks.rsna_ich.metric import METRIC
@@ -18,3 +19,9 @@ class RsnaIchTask(KaggleTask):
     submission = SUBMISSION
     metric = METRIC
     synthetic = SYNTHETIC
+    hidden_test = HiddenTest(
+        rows=121_232,
+        unit="slices",
+        predict_limit_s=None,
+        source="stage 2 download: 874,035 slices, 752,803 of them train; predictions were uploaded",
+    )

@@ -1,5 +1,6 @@
 """The severstal-steel task: Severstal: Steel Defect Detection (Kaggle, 2019)."""
 
+from harness.api import HiddenTest
 from harness.kit.task import KaggleTask, Split
 from tasks.severstal_steel.layout import LAYOUT
 from tasks.severstal_steel.metric import METRIC
@@ -18,3 +19,9 @@ class SeverstalSteelTask(KaggleTask):
     submission = SUBMISSION
     metric = METRIC
     synthetic = SYNTHETIC
+    hidden_test = HiddenTest(
+        rows=5_506,
+        unit="images",
+        predict_limit_s=3600,
+        source="competition data: 5,506 test images; kernels-only, 1 hour of GPU",
+    )

@@ -1,5 +1,6 @@
 """The siim-pneumothorax task: SIIM-ACR Pneumothorax Segmentation (Kaggle, 2019)."""
 
+from harness.api import HiddenTest
 from harness.kit.task import KaggleTask, Split
 from tasks.siim_pneumothorax.layout import LAYOUT
 from tasks.siim_pneumothorax.metric import METRIC
@@ -18,3 +19,9 @@ class SiimPneumothoraxTask(KaggleTask):
     submission = SUBMISSION
     metric = METRIC
     synthetic = SYNTHETIC
+    hidden_test = HiddenTest(
+        rows=3_205,
+        unit="images",
+        predict_limit_s=None,
+        source="stage 2 test set; predictions were uploaded",
+    )

@@ -126,6 +126,23 @@ def _versus_cell(entry: Entry) -> Cell:
     return Cell(f"{d.observed:+.4f} [{d.low:+.4f}, {d.high:+.4f}]", verdict)
 
 
+def _hidden_test_cell(entry: Entry) -> Cell:
+    """Predict time projected to the competition's hidden test, and whether it fits its limit."""
+    ok = entry.ok
+    projected = _mean(ok["hidden_test_projected_s"])
+    if projected is None:
+        return Cell("-")
+    limit = _max(ok["hidden_test_limit_s"])
+    if limit is None:
+        return Cell(_duration(projected), "no limit")
+    timed = ok.loc[ok["hidden_test_projected_s"].notna()]
+    over = int((timed["hidden_test_projected_s"] > timed["hidden_test_limit_s"]).sum())
+    if over == 0:
+        return Cell(_duration(projected), f"fits {_duration(limit)}")
+    runs = "" if over == len(timed) else f" ({over} of {len(timed)} runs)"
+    return Cell(f"{_duration(projected)} ✗", f"over the {_duration(limit)} limit{runs}")
+
+
 def status_counts(statuses: pd.Series) -> str:
     """``2 ok, 1 timeout``: the runs by status, in ``STATUS_ORDER`` then by name."""
     counts = statuses.value_counts()
@@ -163,6 +180,7 @@ LEADERBOARD: list[Column[Entry]] = [
         _over_ok_runs("predict_images_per_s", _mean, _rate),
         numeric=True,
     ),
+    Column("hidden_test", "Hidden test (projected)", _hidden_test_cell, numeric=True),
     Column(
         "gpu_util",
         "GPU util",

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.api import HiddenTest
 from harness.contract.task import TaskConformanceError, assert_task_conforms
 from harness.kit.stats import GroupStatistics, mean_of_rows
 from tasks.rsna_breast import RsnaBreastTask
@@ -70,6 +71,10 @@ class FastBootstrapOff(RsnaBreastTask):
         return mean_of_rows(self.groups(answers), np.ones(len(answers)))
 
 
+class HiddenTestWithoutSource(RsnaBreastTask):
+    hidden_test = HiddenTest(rows=100, unit="images", predict_limit_s=3600.0, source="")
+
+
 class UnknownContractOption(RsnaBreastTask):
     contract_synth: ClassVar[dict[str, Any]] = {"n_patientz": 12}
 
@@ -85,6 +90,7 @@ class UnknownContractOption(RsnaBreastTask):
         (InvertedScore, "not the metric's best 1.0"),
         (ScoresMisalignedRows, "score accepted a submission whose rows are out of order"),
         (FastBootstrapOff, "bootstrap_statistics scores the full set"),
+        (HiddenTestWithoutSource, "hidden_test must be None or a HiddenTest with rows > 0"),
         (UnknownContractOption, "contract_synth names unknown generator option(s) ['n_patientz']"),
     ],
 )

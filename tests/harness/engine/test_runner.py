@@ -99,11 +99,21 @@ def test_ok_run_is_scored_recorded_and_tracked(tmp_path: Path, tiny_breast_root:
     assert record.score == pytest.approx(pfbeta(holdout.to_numpy(), answers["cancer"].to_numpy()))
     assert record.ci_low is not None and record.ci_low <= record.score <= record.ci_high
     assert record.predict_images_per_s and record.predict_images_per_s > 0
+    # The hidden test (36,700 images, 9 h) at this run's predict speed, one row per image:
+    predict_s = record.phases["predict"].wall_s
+    predicted = int(truth["prediction_id"].isin(answers["prediction_id"]).sum())
+    assert record.hidden_test_rows == 36_700 and record.hidden_test_unit == "images"
+    assert record.hidden_test_projected_s == pytest.approx(predict_s * 36_700 / predicted)
+    assert record.hidden_test_limit_s == 9 * 3600
+    assert record.hidden_test_fits == (record.hidden_test_projected_s <= 9 * 3600)
     assert RunRecord.load(Path(record.run_dir) / RECORD_FILE) == record
 
     client, run = _mlflow_run(tmp_path, record)
     assert run.info.status == "FINISHED"
     assert run.data.metrics["score"] == pytest.approx(record.score)
+    assert run.data.metrics["hidden_test_projected_s"] == pytest.approx(
+        record.hidden_test_projected_s
+    )
     assert "fit.wall_s" in run.data.metrics and "predict.peak_rss_mb" in run.data.metrics
     assert run.data.params["solution.value"] == "0.5"
     assert run.data.params["budget"] == "smoke"

@@ -45,6 +45,10 @@ def _pinned_runs(report_runs: ReportRuns) -> pd.DataFrame:
         predict_images_per_s=_fixed(
             runs["predict_images_per_s"], [12.5, 99.96, 1234.5, 100.0, 5.0, 6.0, 7.0]
         ),
+        # Two of the rsna-breast runs past its 9 h limit, the others within it:
+        hidden_test_projected_s=_fixed(
+            runs["hidden_test_projected_s"], [3000.0, 40000.0, 50000.0, 20.0, 7200.0, 9.0, 9.5]
+        ),
         device="cpu",
         git_sha="0123456789abcdef0123-dirty",
         libraries=[
