@@ -1,4 +1,4 @@
-"""The ``harness`` command: run, sweep, list, score, data synth, data check.
+"""The ``harness`` command: run, predict, sweep, list, score, report, data synth, data check.
 
 Every command takes ``key=value`` arguments parsed by OmegaConf against a dataclass, so a
 mistyped key is an error that names it.
@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from omegaconf import MISSING
@@ -30,6 +30,10 @@ from harness.engine.config import (
     parse_run_overrides,
 )
 from harness.engine.logsetup import configure_logging
+
+if TYPE_CHECKING:  # the CLI starts without the runner's imports
+    from harness.engine.observe import RunObserver
+    from harness.engine.record import RunRecord
 
 app = typer.Typer(
     help="Benchmark harness for Kaggle medical-imaging solutions.",
@@ -76,14 +80,46 @@ def run(ctx: typer.Context, overrides: Overrides = None) -> None:
     Ctrl-C or SIGTERM stops it within seconds and records it as interrupted (exit 130/143).
     Example: harness run task=rsna-breast solution=baseline budget=smoke seed=1
     """
+    from harness.engine.runner import execute
+
+    def start(display: RunObserver) -> RunRecord:
+        cfg, budget, solution_args = parse_run_overrides(overrides or [], _budgets(ctx))
+        return execute(cfg, budget, solution_args, progress=display)
+
+    _run_and_summarise(start)
+
+
+@app.command()
+def predict(ctx: typer.Context, overrides: Overrides = None) -> None:
+    """A finished run's saved solution predicts other data: a fresh, offline process, scored
+    where the data has labels, recorded and tracked as a run linked to its source.
+
+    The source must have saved its solution (fresh_predict=true, the default of the kaggle-*
+    and gpu-full budgets). data=<folder> is short for data.root=<folder>.
+    Example: harness predict run=<run id> data.synth_seed=1
+    Example: harness predict run=results/runs/<run id> data=/data/rsna-breast-cancer-detection
+    """
+    from harness.engine.predict_again import parse_predict_args, plan_predict
+    from harness.engine.runner import execute_plan, start_run
+
+    def start(display: RunObserver) -> RunRecord:
+        args = parse_predict_args(overrides or [])
+        plan, cfg = plan_predict(args, _budgets(ctx))
+        return execute_plan(plan, start_run(cfg), progress=display)
+
+    _run_and_summarise(start)
+
+
+def _run_and_summarise(start: Callable[[RunObserver], RunRecord]) -> None:
+    """Run ``start`` with the live display, then print the run's summary; exit 1 unless ok,
+    128 + the signal where Ctrl-C or SIGTERM stopped it, 2 for an error in the request."""
     from harness.engine.run_display import RunDisplay
-    from harness.engine.runner import RunInterrupted, execute
+    from harness.engine.runner import RunInterrupted
     from harness.engine.summary import print_summary
 
     display = RunDisplay(console, interval_s=float(os.environ.get("HARNESS_PROGRESS_S", "10")))
     try:
-        cfg, budget, solution_args = parse_run_overrides(overrides or [], _budgets(ctx))
-        record = execute(cfg, budget, solution_args, progress=display)
+        record = start(display)
     except RunInterrupted as exc:
         console.print(f"[bold yellow]interrupted:[/] {exc}", highlight=False, soft_wrap=True)
         console.print("the record of what was done is in the run folder above", highlight=False)

@@ -24,10 +24,11 @@ class ExportedAnswers:
     data: ResolvedData
 
 
-def holdout_answers(task: Task, root: Path) -> pd.DataFrame:
-    """The answers of the holdout split of the dataset at ``root``, as the runner makes them."""
-    _, holdout = task.split(task.load(root))
-    return task.answers(holdout)
+def holdout_answers(task: Task, root: Path, rows: str = "holdout") -> pd.DataFrame:
+    """The answers of the holdout split of the dataset at ``root``, as the runner makes them;
+    with ``rows="all"`` those of every row (a ``harness predict`` run on data not trained on)."""
+    table = task.load(root)
+    return task.answers(table if rows == "all" else task.split(table)[1])
 
 
 def export_holdout_answers(

@@ -76,6 +76,11 @@ class RunRecord:
     """Rows of the holdout answers (rsna-ich: slices x 6 labels)."""
     n_holdout_groups: int = 0
     """Units the bootstrap resamples (patients, studies or images: the task's ``groups``)."""
+    rows: str = "holdout"
+    """The rows predicted and scored: the split's ``holdout``, or ``all`` rows of the data
+    (``harness predict`` on data the source run did not train on)."""
+    source_run_id: str = ""
+    """``harness predict``: the finished run whose saved solution predicted here."""
     phases: dict[str, PhaseStats] = field(default_factory=dict)
     predict_images_per_s: float | None = None
     gpu_hours: float = 0.0

@@ -71,7 +71,7 @@ def rescore_run(run: str, results_dir: Path, bootstrap: int | None = None) -> Re
             f"run {record.run_id} has no {SUBMISSION_FILE} to score (status {record.status}"
             f"{reason})"
         )
-    if record.split_version != task.split_version:
+    if record.rows == "holdout" and record.split_version != task.split_version:
         raise HarnessError(
             f"run {record.run_id} used split {record.split_version} of {task.name}; the "
             f"installed task splits with {task.split_version}, so its holdout is not the run's"
@@ -87,6 +87,6 @@ def rescore_run(run: str, results_dir: Path, bootstrap: int | None = None) -> Re
         notes.append(f"the run used {task.name} {record.task_version}; scored with {task.version}")
     if bootstrap is None:
         bootstrap = int(record.config.get("run", {}).get("bootstrap", DEFAULT_BOOTSTRAP))
-    answers = holdout_answers(task, root)
+    answers = holdout_answers(task, root, record.rows)
     result = score_submission(task, submission, answers, bootstrap)
     return Rescore(record, run_dir, result, notes)

@@ -37,7 +37,7 @@ from harness.api import (
 )
 from harness.engine import environment
 from harness.engine.config import PredictIsolation, RunConfig, as_plain_dict, predict_isolation
-from harness.engine.datasets import resolve_data
+from harness.engine.datasets import ResolvedData, resolve_data
 from harness.engine.messages import (
     Done,
     Fact,
@@ -346,6 +346,72 @@ def _supervise_child(spec: ChildSpec, outcome: _ChildOutcome, watch: _Supervisio
         )
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """A run resolved and ready: what runs, on which rows, under which budget.
+
+    ``harness run`` plans a full run (``plan_run``); ``harness predict`` plans the predict phase
+    of a finished run on other data (``harness.engine.predict_again``). Both execute the same way.
+    """
+
+    cfg: RunConfig
+    budget: Budget
+    task: Task
+    solution_cls: type[Solution]
+    solution_config: Any
+    device: str
+    isolation: PredictIsolation
+    data: ResolvedData
+    train: pd.DataFrame | None
+    """The training view; None where the plan only predicts."""
+    test: pd.DataFrame
+    answers: pd.DataFrame
+    config_hash: str
+    rows: str = "holdout"
+    """What ``test`` holds: the split's ``holdout``, or ``all`` rows of the data."""
+    source: RunRecord | None = None
+    """The finished run whose saved solution predicts (``harness predict``)."""
+
+
+def plan_run(cfg: RunConfig, budget: Budget, solution_overrides: list[str]) -> RunPlan:
+    """Resolve a full run: plug-ins, options, device, data, split, views and answers."""
+    task = load_task(cfg.task)
+    solution_cls = load_solution(cfg.task, cfg.solution)
+    solution_config = resolve_solution_config(solution_cls, budget.name, solution_overrides)
+    device = select_device(budget.device, solution_cls, budget.name)
+    isolation = predict_isolation(cfg, budget)
+    data = resolve_data(task, cfg.data, cfg.results_path)
+    table = task.load(data.root)
+    train, holdout = task.split(table)
+    return RunPlan(
+        cfg=cfg,
+        budget=budget,
+        task=task,
+        solution_cls=solution_cls,
+        solution_config=solution_config,
+        device=device,
+        isolation=isolation,
+        data=data,
+        train=train,
+        test=task.public_view(holdout),
+        answers=task.answers(holdout),
+        config_hash=config_hash(task, solution_cls, budget, cfg, solution_config),
+    )
+
+
+def start_run(cfg: RunConfig) -> str:
+    """What every run does before its plan: the tracking server asked (fail fast), runs of a
+    dead harness settled, MLflow's client imported in the background while data loads.
+    Returns the tracking URI."""
+    tracking_uri = cfg.tracking_uri or default_tracking_uri(cfg.results_path)
+    if not cfg.offline:
+        check_reachable(tracking_uri)
+    settle_orphans(cfg.results_path)
+    if not cfg.offline:
+        import_client_in_background()
+    return tracking_uri
+
+
 def execute(
     cfg: RunConfig,
     budget: Budget,
@@ -371,31 +437,34 @@ def execute(
     """
     if budget.name != cfg.budget:
         raise HarnessError(f"budget={cfg.budget} was asked for, but budget {budget.name} given")
+    tracking_uri = start_run(cfg)
+    plan = plan_run(cfg, budget, solution_overrides)
+    return execute_plan(plan, tracking_uri, progress, gpus, cancel)
+
+
+def execute_plan(
+    plan: RunPlan,
+    tracking_uri: str,
+    progress: RunObserver | LineSink = log.info,
+    gpus: list[int] | None = None,
+    cancel: threading.Event | None = None,
+) -> RunRecord:
+    """Run ``plan`` in child processes, score it, and return its finalised record (see
+    ``execute`` for what is recorded when, and how a run is stopped)."""
+    cfg, task, solution_cls, budget = plan.cfg, plan.task, plan.solution_cls, plan.budget
     observer = as_observer(progress)
     results = cfg.results_path
-    tracking_uri = cfg.tracking_uri or default_tracking_uri(results)
-    if not cfg.offline:
-        check_reachable(tracking_uri)
-    settle_orphans(results)
-    if not cfg.offline:
-        import_client_in_background()
-    task = load_task(cfg.task)
-    solution_cls = load_solution(cfg.task, cfg.solution)
-    solution_config = resolve_solution_config(solution_cls, budget.name, solution_overrides)
-    device = select_device(budget.device, solution_cls, budget.name)
-    isolation = predict_isolation(cfg, budget)
-    data = resolve_data(task, cfg.data, results)
-    table = task.load(data.root)
-    train, holdout = task.split(table)
-    test = task.public_view(holdout)
-    answers = task.answers(holdout)
-
     stop = _StopRequest(cancel)
     with stop.handling_signals():
         run_id = _new_run_id(cfg)
         run_dir = results / "runs" / run_id
         run_dir.mkdir(parents=True)
-        config = {"run": as_plain_dict(cfg), "solution": as_plain_dict(solution_config)}
+        config: dict[str, Any] = {
+            "run": as_plain_dict(cfg),
+            "solution": as_plain_dict(plan.solution_config),
+        }
+        if plan.source is not None:
+            config["predict"] = {"source_run": plan.source.run_id, "rows": plan.rows}
         record = RunRecord(
             run_id=run_id,
             task=task.name,
@@ -408,20 +477,22 @@ def execute(
             config=config,
             metric_name=task.metric_name,
             greater_is_better=task.greater_is_better,
-            data_root=str(data.root),
-            data_kind=data.kind,
+            data_root=str(plan.data.root),
+            data_kind=plan.data.kind,
             created_at=_now_iso(),
-            n_train=len(train),
-            n_holdout_cases=len(answers),
-            n_holdout_groups=len(set(task.groups(answers))),
-            device=device,
-            fresh_predict=isolation.fresh,
-            offline_predict=isolation.offline,
+            n_train=0 if plan.train is None else len(plan.train),
+            n_holdout_cases=len(plan.answers),
+            n_holdout_groups=len(set(task.groups(plan.answers))),
+            rows=plan.rows,
+            source_run_id="" if plan.source is None else plan.source.run_id,
+            device=plan.device,
+            fresh_predict=plan.isolation.fresh,
+            offline_predict=plan.isolation.offline,
             git_sha=environment.git_sha(),
             libraries=environment.library_versions(),
             hardware=environment.hardware(),
             run_dir=str(run_dir),
-            config_hash=config_hash(task, solution_cls, budget, cfg, solution_config),
+            config_hash=plan.config_hash,
             owner=current_owner(),
             tracking_uri=tracking_uri,
         )
@@ -435,32 +506,33 @@ def execute(
             spec = ChildSpec(
                 task=task.name,
                 solution=solution_cls.name,
-                solution_config=solution_config,
+                solution_config=plan.solution_config,
                 budget=budget,
                 seed=cfg.seed,
-                device=device,
+                device=plan.device,
                 run_dir=run_dir,
                 cache_dir=results / "cache" / task.name / solution_cls.name,
                 phases=PHASES,
-                train=train,
-                test=test,
+                train=plan.train,
+                test=plan.test,
             )
             spec.cache_dir.mkdir(parents=True, exist_ok=True)
-            specs = _children(spec, isolation) if isolation.fresh else [spec]
+            specs = _children(spec, plan)
             watch = _Supervision(record, tracker, observer, *_placement(budget, gpus), stop)
             outcome = _supervise(specs, watch)
             record.status = outcome.status  # type: ignore[assignment]
-            record.error, record.failed_phase = _explained(outcome, isolation), outcome.failed_phase
+            record.error = _explained(outcome, plan.isolation)
+            record.failed_phase = outcome.failed_phase
             record.phases, record.extra = outcome.phases, outcome.facts
             if outcome.status == "ok" and outcome.submission is not None:
                 try:
-                    scored = score_submission(task, outcome.submission, answers, cfg.bootstrap)
+                    scored = score_submission(task, outcome.submission, plan.answers, cfg.bootstrap)
                     record.score, record.ci_low, record.ci_high = (
                         scored.score,
                         scored.ci_low,
                         scored.ci_high,
                     )
-                    _store_scores(scored, answers, outcome.submission, run_dir)
+                    _store_scores(scored, plan.answers, outcome.submission, run_dir)
                 except InvalidSubmission as exc:
                     record.status, record.error = "invalid_submission", str(exc)
         except BaseException as exc:
@@ -471,19 +543,27 @@ def execute(
         finally:
             observer.close()
             record.current_phase = ""
-            _finalise(record, run_dir, tracker, task, test)
+            _finalise(record, run_dir, tracker, task, plan.test)
     if record.status == "interrupted":
         raise RunInterrupted(record.error, stop.signum)
     return record
 
 
-def _children(spec: ChildSpec, isolation: PredictIsolation) -> list[ChildSpec]:
-    """``spec``'s phases split between a fit process that saves the solution to the run's
-    artefacts folder and a fresh predict process that loads it, without the training view."""
+def _children(spec: ChildSpec, plan: RunPlan) -> list[ChildSpec]:
+    """The run's processes: one for every phase; or, with ``fresh_predict``, a fit process that
+    saves the solution to the run's artefacts folder and a fresh predict process that loads it,
+    without the training view; or, for ``harness predict``, only that predict process, loading
+    what the source run saved."""
+    if plan.source is not None:
+        saved = Path(plan.source.run_dir) / ARTIFACTS_DIR
+        offline = plan.isolation.offline
+        return [dataclasses.replace(spec, phases=PHASES[-1:], load_from=saved, offline=offline)]
+    if not plan.isolation.fresh:
+        return [spec]
     artefacts = spec.run_dir / ARTIFACTS_DIR
     fit = dataclasses.replace(spec, phases=PHASES[:-1], test=None, save_to=artefacts)
     predict = dataclasses.replace(
-        spec, phases=PHASES[-1:], train=None, load_from=artefacts, offline=isolation.offline
+        spec, phases=PHASES[-1:], train=None, load_from=artefacts, offline=plan.isolation.offline
     )
     return [fit, predict]
 

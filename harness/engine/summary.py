@@ -49,11 +49,16 @@ def print_summary(console: Console, record: RunRecord) -> None:
     )
     head.add_row("data", f"{record.data_kind}: {record.data_root}")
     groups = f" from {record.n_holdout_groups} resampled groups" if record.n_holdout_groups else ""
-    head.add_row(
-        "cases",
-        f"{record.n_train} training rows; {record.n_holdout_cases} holdout answer rows scored"
-        f"{groups}",
-    )
+    if record.source_run_id:
+        which = "the holdout" if record.rows == "holdout" else "every row"
+        head.add_row("predicted by", f"the solution run {record.source_run_id} saved")
+        head.add_row("cases", f"{which}: {record.n_holdout_cases} answer rows scored{groups}")
+    else:
+        head.add_row(
+            "cases",
+            f"{record.n_train} training rows; {record.n_holdout_cases} holdout answer rows "
+            f"scored{groups}",
+        )
     if record.predict_images_per_s is not None:
         head.add_row("predict throughput", f"{record.predict_images_per_s:.1f} images/s")
     if record.hidden_test_projected_s is not None:

@@ -54,6 +54,8 @@ MLFLOW_STATUS = {
 _MAX_PARAM_LEN = 6000
 CONFIG_HASH_TAG = "harness.config_hash"
 RUN_ID_TAG = "harness.run_id"
+SOURCE_RUN_TAG = "harness.source_run_id"
+"""On a ``harness predict`` run: the run whose saved solution predicted."""
 METRICS_FILE = "metrics.jsonl"
 STATE_FILE = "tracking.json"
 ARTIFACT_FILES = (SUBMISSION_FILE, CONFIG_FILE, RECORD_FILE, LOG_FILE, METRICS_FILE)
@@ -351,6 +353,9 @@ def _tags(record: RunRecord) -> dict[str, Any]:
     }
     tags.update({f"lib.{k}": v for k, v in record.libraries.items()})
     tags.update({f"hw.{k}": str(v) for k, v in record.hardware.items()})
+    if record.source_run_id:
+        tags[SOURCE_RUN_TAG] = record.source_run_id
+        tags["rows"] = record.rows
     if record.error:
         tags["error"] = record.error[:5000]
     if record.failed_phase:

@@ -261,7 +261,8 @@ def section_summary(section: Section) -> str:
     """One sentence saying what the section's scores are measured on, and how."""
     direction = "higher is better" if section.greater_is_better else "lower is better"
     cases = section.runs["n_holdout_cases"].max()
-    on = f"{cases:.0f} holdout cases" if pd.notna(cases) else "the holdout"
+    which = "holdout cases" if section.rows == "holdout" else "cases (every row of the data)"
+    on = f"{cases:.0f} {which}" if pd.notna(cases) else "the holdout"
     text = (
         f"{section.metric} ({direction}) on {on} of {section.data_kind} data "
         f"`{section.data_root or 'unknown'}` (task v{section.task_version}, "

@@ -25,15 +25,15 @@ def build_sections(
     A section whose runs all kept their resampled scores reuses them (no data read, nothing
     re-scored) unless ``rescore``; the others are re-scored from the data.
     """
-    holdouts: dict[tuple[str, str], Holdout | HarnessError] = {}
+    holdouts: dict[tuple[str, str, str], Holdout | HarnessError] = {}
     sections = read_sections(runs)
     for section in sections:
         scored = any(not e.ok.empty for e in section.entries)
         if scored and (rescore or not reuse_stored_scores(section, n_resamples)):
-            key = (section.task, section.data_root)
+            key = (section.task, section.data_root, section.rows)
             if key not in holdouts:
                 try:
-                    holdouts[key] = load_holdout(section.task, section.data_root, n_resamples)
+                    holdouts[key] = load_holdout(*key, n_resamples)
                 except HarnessError as exc:
                     holdouts[key] = exc
             score_entries(section, holdouts[key], tracking_uri)

@@ -27,15 +27,16 @@ from harness.engine.stored_scores import StoredScores, file_digest
 from harness.kit.stats import percentile_interval
 
 
-def load_holdout(task_name: str, data_root: str, n_resamples: int) -> Holdout:
-    """Rebuild the answers a run was scored against; HarnessError says why it cannot."""
+def load_holdout(task_name: str, data_root: str, rows: str, n_resamples: int) -> Holdout:
+    """Rebuild the answers a run was scored against (the holdout's, or ``rows="all"``: every
+    row's); HarnessError says why it cannot."""
     if not data_root:
         raise HarnessError("the run's record.json (which names its data folder) is missing")
     if not Path(data_root).is_dir():
         raise HarnessError(f"the data folder {data_root} no longer exists")
     task = load_task(task_name)
     try:
-        answers = holdout_answers(task, Path(data_root))
+        answers = holdout_answers(task, Path(data_root), rows)
     except (OSError, ValueError, KeyError) as exc:
         raise HarnessError(f"{data_root} cannot be read: {type(exc).__name__}: {exc}") from exc
     return Holdout.resampled(task, answers, n_resamples)

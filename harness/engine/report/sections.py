@@ -1,7 +1,9 @@
 """Reading: the runs table (one row per run, see collect) as typed sections and entries.
 
-One section per task x budget (and task version, split and dataset: runs that differ in any of
-these were not scored on the same problem, so they are never ranked in one table). One entry per
+One section per task x budget (and task version, split, dataset and rows: runs that differ in
+any of these were not scored on the same problem, so they are never ranked in one table; runs of
+``harness predict`` get sections of their own, so a saved solution predicting its source's
+holdout again is not pooled with the source). One entry per
 solution version and option set within a section; its seeds are pooled into a mean.
 """
 
@@ -24,6 +26,8 @@ SECTION_KEYS: list[str] = [
     "budget",
     "data_kind",
     "data_root",
+    "rows",
+    "kind",
 ]
 ENTRY_KEYS: list[str] = ["solution", "solution_version", "options"]
 
@@ -70,6 +74,10 @@ class Section:
     budget: str
     data_kind: str
     data_root: str
+    rows: str
+    """``holdout`` (the split's), or ``all`` rows of the data (``harness predict``)."""
+    kind: str
+    """``run``, or ``predict``: runs of ``harness predict``, never ranked with full runs."""
     metric: str
     greater_is_better: bool
     runs: pd.DataFrame
@@ -80,11 +88,14 @@ class Section:
 
     @property
     def title(self) -> str:
-        return f"{self.task} · budget {self.budget}"
+        predicted = " · predicted again from saved runs" if self.kind == "predict" else ""
+        return f"{self.task} · budget {self.budget}{predicted}"
 
     @property
     def slug(self) -> str:
         problem = f"{self.task_version}/{self.split_version}/{self.data_kind}/{self.data_root}"
+        if self.kind != "run" or self.rows != "holdout":
+            problem += f"/{self.kind}/{self.rows}"
         digest = hashlib.sha1(problem.encode()).hexdigest()[:6]
         return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{self.task}-{self.budget}-{digest}")
 
@@ -106,7 +117,7 @@ def read_sections(runs: pd.DataFrame) -> list[Section]:
     """The sections of ``runs`` in key order, each with its entries, not yet scored or ranked."""
     sections = []
     for key, frame in runs.groupby(SECTION_KEYS, sort=True, dropna=False):
-        task, task_version, split_version, budget, data_kind, data_root = map(str, key)
+        task, task_version, split_version, budget, data_kind, data_root, rows, kind = map(str, key)
         sections.append(
             Section(
                 task=task,
@@ -115,6 +126,8 @@ def read_sections(runs: pd.DataFrame) -> list[Section]:
                 budget=budget,
                 data_kind=data_kind,
                 data_root=data_root,
+                rows=rows,
+                kind=kind,
                 metric=str(frame["metric"].iloc[0]),
                 greater_is_better=bool(frame["greater_is_better"].iloc[0]),
                 runs=frame,

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.engine.holdout import holdout_answers
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
 
@@ -17,8 +18,7 @@ def permutation_chance(record: RunRecord) -> float:
     """The mean score of a run's own predictions shuffled across breasts (200 permutations):
     what the same prediction distribution scores without any link to the images."""
     task = load_task("rsna-breast")
-    _, holdout = task.split(task.load(Path(record.data_root)))
-    answers = task.answers(holdout)
+    answers = holdout_answers(task, Path(record.data_root), record.rows)
     submission = task.validate(pd.read_csv(Path(record.run_dir) / "submission.csv"), answers)
     rng = np.random.default_rng(0)
     scores = [

@@ -29,6 +29,7 @@ HEADERS = [
     "GPU-h",
     "GPU mem peak",
     "Predict img/s",
+    "Hidden test (projected)",
     "GPU util",
     "Runs",
 ]
@@ -70,9 +71,15 @@ def test_markdown_table_ranks_ties_and_counts_every_run(
         assert re.fullmatch(r"\d+\.\d s", row[6]) and re.fullmatch(r"\d+\.\d s", row[7])
         assert row[8:10] == ["0", "-"]  # CPU runs: no GPU-hours, no GPU memory
         assert re.fullmatch(r"[\d,]+(\.\d)?", row[10])
-        assert row[11] == "-"
-    assert crash == ["-", "crashing 0.1", "smoke", *["-"] * 9, "1 failed"]
-    assert timeout == ["-", "sleepy 0.1", "smoke", *["-"] * 9, "1 timeout"]
+        assert row[12] == "-"
+    # The hidden test's 36,700 images at each run's own predict speed, held to the 9 h limit:
+    for row, record in ((twin, r["twin"]), (low, r["low"])):
+        projected = record.hidden_test_projected_s
+        assert projected is not None
+        verdict = "fits 9.00 h" if projected <= 9 * 3600 else "✗ over the 9.00 h limit"
+        assert row[11].endswith(verdict) and re.match(r"[\d.]+ (s|min|h) ", row[11])
+    assert crash == ["-", "crashing 0.1", "smoke", *["-"] * 10, "1 failed"]
+    assert timeout == ["-", "sleepy 0.1", "smoke", *["-"] * 10, "1 timeout"]
 
 
 def test_failures_are_listed_under_their_table(report_files: ReportFiles) -> None:
@@ -97,7 +104,7 @@ def test_budgets_are_never_ranked_in_one_table(
             _score(report_runs.records["gone"]),
             "seed 0",
             "leader",
-            *body[0][6:12],
+            *body[0][6:13],
             "1 ok",
         ]
     ]
