@@ -92,15 +92,22 @@ class FileIndex:
         stored_file = folder / f"{self.name}-v{self.version}.parquet"
         with exclusive(folder / f"{self.name}.lock", f"the {self.name} index of {root}"):
             stored = _read_parquet(stored_file, [*_KEY_COLUMNS, *self.columns])
-            at = (
-                pd.Index(stored["path"]).get_indexer(paths)
-                if len(stored)
-                else np.full(len(paths), -1)
+            # The usual later load asks for the files the index holds, in its order: no lookup.
+            same_files = len(stored) == len(paths) and np.array_equal(
+                stored["path"].to_numpy(dtype=object), paths
             )
+            if same_files:
+                at = np.arange(len(paths))
+            elif len(stored):
+                at = pd.Index(stored["path"]).get_indexer(paths)
+            else:
+                at = np.full(len(paths), -1)
             fresh = at >= 0
             fresh[fresh] = (stored["size"].to_numpy()[at[fresh]] == size[fresh]) & (
                 stored["mtime_ns"].to_numpy()[at[fresh]] == mtime[fresh]
             )
+            if same_files and fresh.all():
+                return IndexedRows(stored.drop(columns=["size", "mtime_ns"]), [], 0)
             kept = stored.iloc[at[fresh]].reset_index(drop=True)
             kept["path"] = paths[fresh]
             stale = np.flatnonzero(~fresh)
