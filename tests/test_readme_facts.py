@@ -160,3 +160,14 @@ def test_readme_states_the_default_holdout_figures(
     missing = [p for p in PHRASES[name](_holdout(name, tmp_path_factory)) if p not in readme]
     if missing:  # name the phrases, not the whole README
         pytest.fail(f"README.md does not say {missing}; update it to what the code gives")
+
+
+@pytest.mark.parametrize(
+    "name", ["rsna-breast", "rsna-cervical", "rsna-ich", "siim-pneumothorax", "severstal-steel"]
+)
+def test_the_hidden_test_table_states_what_each_task_declares(name: str) -> None:
+    hidden = load_task(name).hidden_test
+    assert hidden is not None
+    limit = "none" if hidden.predict_limit_s is None else f"{hidden.predict_limit_s / 3600:g} h"
+    row = f"| `{name}` | {hidden.rows:,} {hidden.unit} | {limit}"
+    assert row in README.read_text(), row

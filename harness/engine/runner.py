@@ -65,7 +65,7 @@ from harness.engine.tracking import (
     import_client_in_background,
     summary_metrics,
 )
-from harness.engine.worker import ChildSpec, child_main
+from harness.engine.worker import ChildSpec, child_main, hand_over_tables
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +241,8 @@ def _supervise_child(spec: ChildSpec, outcome: _ChildOutcome, watch: _Supervisio
     record, tracker, observer, stop = watch.record, watch.tracker, watch.observer, watch.stop
     context = mp.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=child_main, args=(spec, sender), name="harness-run")
+    light = hand_over_tables(spec, spec.run_dir)
+    process = context.Process(target=child_main, args=(light, sender), name="harness-run")
     with _child_environment(watch.child_env):
         process.start()
     sender.close()
@@ -338,6 +339,8 @@ def _supervise_child(spec: ChildSpec, outcome: _ChildOutcome, watch: _Supervisio
             _kill_tree(process.pid)
         monitor.stop()
         receiver.close()
+        if light.tables_file is not None:
+            light.tables_file.unlink(missing_ok=True)  # a child that died before reading it
     if not finished:
         code = process.exitcode
         outcome.status, outcome.failed_phase = "failed", phase_name() or ""

@@ -8,15 +8,18 @@ solution, and a second one loads it and predicts, offline, without the training 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.abc
 import importlib.util
 import logging
 import multiprocessing
 import os
+import pickle
 import random
 import resource
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -66,6 +69,33 @@ class ChildSpec:
     """Where ``predict`` starts by loading the solution (``Solution.load``, timed in predict)."""
     offline: bool = False
     """Network access fails from the start of predict (harness.engine.offline)."""
+    tables_file: Path | None = None
+    """Where ``train`` and ``test`` wait for the child, which reads and deletes the file
+    (``hand_over_tables``); the spec itself then travels without them."""
+
+
+def hand_over_tables(spec: ChildSpec, folder: Path) -> ChildSpec:
+    """``spec`` without its tables, which go to a file in ``folder`` for the child to read.
+
+    A spawned child receives its arguments through a pipe that the parent writes whole before
+    ``Process.start`` returns, and keeps the pipe's read end open until then: a child that died
+    before reading 200 MB of tables (killed at start-up, a broken environment) left the harness
+    blocked in that write for good, deaf to Ctrl-C. A spec without tables fits in the pipe.
+    """
+    fd, name = tempfile.mkstemp(dir=folder, prefix=".child-tables-", suffix=".pkl")
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump((spec.train, spec.test), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return dataclasses.replace(spec, train=None, test=None, tables_file=Path(name))
+
+
+def _take_tables(spec: ChildSpec) -> ChildSpec:
+    """The spec with the tables the parent handed over (the file is gone afterwards)."""
+    if spec.tables_file is None:
+        return spec
+    with spec.tables_file.open("rb") as fh:
+        train, test = pickle.load(fh)
+    spec.tables_file.unlink()
+    return dataclasses.replace(spec, train=train, test=test, tables_file=None)
 
 
 def _cpu_seconds() -> float:
@@ -239,6 +269,7 @@ def child_main(spec: ChildSpec, conn: Connection) -> None:
     try:
         from harness.engine.registry import load_solution
 
+        spec = _take_tables(spec)
         _seed_python_and_numpy(spec.seed)
         _configure_torch_when_imported(spec)
         solution = load_solution(spec.task, spec.solution)(spec.solution_config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,8 +16,10 @@ from mlflow.tracking import MlflowClient
 from harness.api import Budget, HarnessError
 from harness.engine.budgets import BUDGETS
 from harness.engine.config import parse_run_overrides
+from harness.engine.datasets import synth_config, synthesize
 from harness.engine.observe import LineObserver, RunObserver
 from harness.engine.record import RECORD_FILE, RunRecord
+from harness.engine.registry import load_task
 from harness.engine.runner import execute
 from tasks.rsna_breast.metric import pfbeta
 
@@ -219,3 +222,31 @@ def test_gpu_budget_without_cuda_is_refused_before_anything_runs(
     with pytest.raises(HarnessError, match="budget kaggle-p100 needs a CUDA GPU"):
         _run(tmp_path, tiny_breast_root, "constant", BUDGETS["kaggle-p100"])
     assert not (tmp_path / "results" / "runs").exists()
+
+
+def test_a_run_process_that_dies_before_reading_its_tables_is_recorded_not_waited_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tables far larger than a pipe's 64 KiB buffer: they once went through the spawn pipe,
+    # which the parent writes whole (keeping its read end open) before start() returns, so a
+    # child that died first left the harness blocked there for good.
+    task = load_task("rsna-breast")
+    config = synth_config(task, {"n_patients": 200, "height": 32, "width": 32})
+    root = synthesize(task, tmp_path / "data", config, seed=0)
+    dying = tmp_path / "dying-site"
+    dying.mkdir()
+    (dying / "sitecustomize.py").write_text("import os\nos._exit(3)\n")
+    monkeypatch.setenv("PYTHONPATH", str(dying))  # the spawned run process starts with it
+    finished: list[RunRecord] = []
+    worker = threading.Thread(
+        target=lambda: finished.append(_run(tmp_path, root, "constant", BUDGETS["smoke"])),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=120)
+
+    assert finished, "the harness is still waiting on a run process that died"
+    (record,) = finished
+    assert record.status == "failed"
+    assert record.error == "the run process died without reporting (exit code 3)"
+    assert not list(Path(record.run_dir).glob(".child-tables-*")), "the handed-over file is left"
