@@ -39,6 +39,8 @@ from harness.engine.rescore import find_run
 from harness.engine.runner import RunPlan, select_device
 
 ROWS = ("auto", "holdout", "all")
+_RUN_KEYS = ("results_dir", "tracking_uri", "offline", "bootstrap", "offline_predict")
+"""The run keys ``harness predict`` takes as they are; the others come from the source run."""
 
 
 @dataclass
@@ -150,19 +152,10 @@ def plan_predict(
         solution_cls.config_class, [source.config.get("solution", {})], [], where="solution"
     )
     data_config = _data(args, source)
-    cfg = RunConfig(
-        task=source.task,
-        solution=source.solution,
-        budget=budget.name,
-        seed=source.seed,
-        results_dir=args.results_dir,
-        tracking_uri=args.tracking_uri,
-        offline=args.offline,
-        bootstrap=args.bootstrap,
-        fresh_predict=True,
-        offline_predict=args.offline_predict,
-        data=data_config,
-    )
+    where = {key: getattr(args, key) for key in _RUN_KEYS}
+    cfg = RunConfig(task=source.task, solution=source.solution, seed=source.seed, **where)
+    cfg.budget = budget.name
+    cfg.fresh_predict, cfg.data = True, data_config
     data = resolve_data(task, data_config, cfg.results_path)
     same_data = data.root == Path(source.data_root).resolve()
     rows = _rows(args.rows, same_data, source, task.split_version)
