@@ -54,7 +54,7 @@ def test_pool_decodes_like_pydicom_and_names_a_broken_file(tmp_path: Path) -> No
         futures = [(path, pool.submit(path)) for path in [*paths, broken]]
         for path, future in futures[:3]:
             np.testing.assert_array_equal(pool.result(future, path), read_dicom(path).pixels)
-        with pytest.raises(DicomReadError, match="broken.dcm") as caught:
+        with pytest.raises(DicomReadError, match=r"broken\.dcm") as caught:
             pool.result(futures[3][1], broken)
     assert caught.value.path == broken
 
