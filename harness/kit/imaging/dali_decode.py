@@ -160,11 +160,12 @@ class DicomDecoder:
     per thread. The 'cpu' pipeline is built without a device, so it runs on machines without a
     GPU or driver; 'mixed' uses GPU ``device_id`` (default 0). Without nvidia-dali every file is
     decoded by pydicom. ``fallback_workers`` > 0 decodes the pydicom fallbacks in that many
-    processes, overlapped with DALI, for a ``decode`` call of at least ``pool_min_files`` files
-    (starting the workers costs about a second, which a few files do not pay back); 0 decodes
-    them here, one after another. Use as a context manager, or call ``close()`` to free the
-    pipeline and the processes and log the per-syntax counts of pydicom fallbacks. One
-    ``decode`` at a time.
+    processes, overlapped with DALI, for a ``decode`` call of at least ``pool_min_pixels``
+    pixels (the first file's rows x columns times the number of files): starting the workers
+    costs seconds (each imports pydicom and the caller's main module), which small images do
+    not pay back. 0 decodes them here, one after another. Use as a context manager, or call
+    ``close()`` to free the pipeline and the processes and log the per-syntax counts of pydicom
+    fallbacks. One ``decode`` at a time.
     """
 
     def __init__(
@@ -175,7 +176,7 @@ class DicomDecoder:
         device_id: int | None = None,
         *,
         fallback_workers: int = 0,
-        pool_min_files: int = 16,
+        pool_min_pixels: int = 64 * 2048 * 1024,
     ) -> None:
         if device not in _DEVICES:
             raise ValueError(f"device must be one of {', '.join(_DEVICES)}, got {device!r}")
@@ -197,7 +198,7 @@ class DicomDecoder:
         """(syntax, BitsStored) for which DALI disagreed with pydicom, and how."""
         self._fallbacks: Counter[tuple[str, str]] = Counter()
         self.pool = PydicomPool(fallback_workers) if fallback_workers else None
-        self.pool_min_files = pool_min_files
+        self.pool_min_pixels = pool_min_pixels
         self._active_pool: PydicomPool | None = None
         """The pool while a ``decode`` call uses it."""
         self._on_device = False
@@ -263,7 +264,7 @@ class DicomDecoder:
 
     def _decode(self, paths: Sequence[str | Path]) -> Iterator[tuple[Path, _Result]]:
         files = [Path(p) for p in paths]
-        use_pool = self.pool is not None and len(files) >= self.pool_min_files
+        use_pool = self.pool is not None and self._pays_off(files)
         self._active_pool = self.pool if use_pool else None
         # Batches read ahead (their fallbacks queued in the pool) before one goes to DALI.
         ahead = 0 if self.pool is None or not use_pool else self._read_ahead(self.pool.workers)
@@ -277,6 +278,19 @@ class DicomDecoder:
                 yield from self._finish_chunk(chunks.popleft())
         finally:
             self._active_pool = None
+
+    def _pays_off(self, files: list[Path]) -> bool:
+        """Whether the files hold ``pool_min_pixels`` pixels, judged from the first one."""
+        if self.pool_min_pixels <= 0 or (self.pool is not None and self.pool.started):
+            return True
+        if not files:
+            return False
+        try:
+            header = read_dataset(files[0], stop_before_pixels=True)
+        except DicomReadError:
+            return False  # decode() reports it
+        pixels = int(header.get("Rows", 0)) * int(header.get("Columns", 0))
+        return pixels * len(files) >= self.pool_min_pixels
 
     def _read_ahead(self, workers: int) -> int:
         """Batches to read ahead so that every worker has about two files queued."""

@@ -40,6 +40,8 @@ def unit_tensor(image: DeviceImage) -> torch.Tensor:
     if lut is not None:
         table, first = lut
         index = (pixels - first).clamp_(0, len(table) - 1)
+        if pixels.device.type == "cpu":  # numpy's gather is about 3x torch's on the CPU
+            return torch.from_numpy(np.take(table, index.numpy()))
         return torch.from_numpy(table).to(pixels.device)[index]
     # Min-max scaling depends on the image: run the CPU path's float64 steps here.
     first, modality = _modality_table(image)

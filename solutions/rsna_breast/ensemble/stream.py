@@ -12,6 +12,7 @@ not for the members' kernels queued on the main stream.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -107,10 +108,6 @@ def predict_streamed(
 ) -> StreamedPredictions:
     """Probabilities for every row of ``frame`` (columns ``path``, ``laterality``), the members
     on ``device``, DALI on ``decode_device`` ('cpu' or 'mixed')."""
-    out = StreamedPredictions(np.full(len(frame), np.nan))
-    side = torch.cuda.Stream(device) if decode_device == "mixed" else None
-    main = torch.cuda.current_stream(device) if side is not None else None
-    per_batch: list[tuple[np.ndarray, torch.Tensor]] = []
     with DicomDecoder(
         decode_device,
         batch_size=cfg.decode_batch_size,
@@ -118,21 +115,36 @@ def predict_streamed(
         device_id=device.index,
         fallback_workers=fallback_workers,
     ) as decoder:
-        batches = input_batches(decoder, frame, cfg, out.unreadable, cfg.batch_size * 2)
-        while True:
-            with torch.cuda.stream(side) if side is not None else contextlib.nullcontext():
-                batch = next(batches, None)
-            if batch is None:
-                break
-            rows, images = batch
-            if side is not None and main is not None:
-                main.wait_stream(side)
-                images.record_stream(main)
-            images = images.to(device, non_blocking=True)
-            per_batch.append((rows, members_probabilities(models, images, cfg)))
-        out.decode = decoder.stats
-    for rows, probs in per_batch:
+        return stream_probabilities(decoder, models, frame, cfg, device)
+
+
+def stream_probabilities(
+    decoder: DicomDecoder,
+    models: Sequence[nn.Module],
+    frame: pd.DataFrame,
+    cfg: EnsembleConfig,
+    device: torch.device,
+) -> StreamedPredictions:
+    """``predict_streamed`` with a decoder of the caller's (e.g. one already warm)."""
+    out = StreamedPredictions(np.full(len(frame), np.nan))
+    side = torch.cuda.Stream(device) if decoder.device == "mixed" else None
+    main = torch.cuda.current_stream(device) if side is not None else None
+    per_batch: list[tuple[np.ndarray, torch.Tensor]] = []
+    batches = input_batches(decoder, frame, cfg, out.unreadable, cfg.batch_size * 2)
+    while True:
+        with torch.cuda.stream(side) if side is not None else contextlib.nullcontext():
+            batch = next(batches, None)
+        if batch is None:
+            break
+        rows, images = batch
+        if side is not None and main is not None:
+            main.wait_stream(side)
+            images.record_stream(main)
+        images = images.to(device, non_blocking=True)
+        per_batch.append((rows, members_probabilities(models, images, cfg)))
+    for rows, probs in per_batch:  # one synchronisation, at the end
         out.probs[rows] = probs.cpu().numpy()
+    out.decode = dataclasses.replace(decoder.stats)  # the decoder's counts so far
     log.info(
         "%d images predicted without the crop cache (%s), %d unreadable",
         len(frame) - len(out.unreadable),

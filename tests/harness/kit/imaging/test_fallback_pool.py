@@ -65,7 +65,7 @@ def test_decoder_with_a_pool_gives_the_same_images_and_counts_as_without(tmp_pat
 
     with DicomDecoder("cpu", batch_size=2) as serial:
         expected = list(serial.decode(paths))
-    with DicomDecoder("cpu", batch_size=2, fallback_workers=2, pool_min_files=0) as pooled:
+    with DicomDecoder("cpu", batch_size=2, fallback_workers=2, pool_min_pixels=0) as pooled:
         got = list(pooled.decode(paths))
         assert pooled.pool is not None and pooled.pool.started
 
@@ -81,13 +81,15 @@ def test_decoder_with_a_pool_gives_the_same_images_and_counts_as_without(tmp_pat
     assert pooled.stats == serial.stats == DecodeStats(dali=4, fallback=5, failed=1)
 
 
-def test_a_decode_call_below_pool_min_files_starts_no_process(tmp_path: Path) -> None:
+def test_a_decode_call_below_pool_min_pixels_starts_no_process(tmp_path: Path) -> None:
     paths = _write_mix(tmp_path, 3)
-    with DicomDecoder("cpu", fallback_workers=2, pool_min_files=4) as decoder:
+    with DicomDecoder("cpu", fallback_workers=2, pool_min_pixels=4 * 64 * 52) as decoder:
         images = [image for _, image in decoder.decode(paths)]
         assert decoder.pool is not None and not decoder.pool.started
+        list(decoder.decode(paths + paths[:1]))  # 4 files of 64x52: now it pays off
+        assert decoder.pool.started
     assert all(isinstance(image, DicomImage) for image in images)
-    assert decoder.stats == DecodeStats(dali=1, fallback=2)
+    assert decoder.stats == DecodeStats(dali=3, fallback=4)
 
 
 def test_invalid_worker_counts_raise() -> None:

@@ -11,11 +11,12 @@ import pytest
 import torch
 
 from harness.engine.registry import load_task
+from harness.kit.imaging.dali_decode import DicomDecoder
 from solutions.rsna_breast.ensemble.config import EnsembleConfig
 from solutions.rsna_breast.ensemble.model import BreastNet
 from solutions.rsna_breast.ensemble.preprocess import prepare_images
 from solutions.rsna_breast.ensemble.solution import resolve_predict_path
-from solutions.rsna_breast.ensemble.stream import predict_streamed
+from solutions.rsna_breast.ensemble.stream import predict_streamed, stream_probabilities
 from solutions.rsna_breast.ensemble.training import predict_probabilities
 
 pytest.importorskip("nvidia.dali")
@@ -37,7 +38,12 @@ def test_streamed_probabilities_are_the_cached_paths(
     ]
     cpu = torch.device("cpu")
 
-    streamed = predict_streamed(
+    with DicomDecoder(
+        "cpu", batch_size=4, num_threads=1, fallback_workers=2, pool_min_pixels=0
+    ) as decoder:
+        streamed = stream_probabilities(decoder, models, frame, cfg, cpu)
+        assert decoder.pool is not None and decoder.pool.started
+    again = predict_streamed(
         models, frame, cfg, cpu, decode_device="cpu", fallback_workers=2, decode_threads=1
     )
     prepared = prepare_images(
@@ -55,7 +61,8 @@ def test_streamed_probabilities_are_the_cached_paths(
 
     assert streamed.unreadable == prepared.unreadable == [str(victim)]
     assert np.isnan(streamed.probs[7]) and not np.isnan(np.delete(streamed.probs, 7)).any()
-    assert streamed.decode == prepared.decode
+    assert streamed.decode == prepared.decode == again.decode
+    np.testing.assert_array_equal(again.probs, streamed.probs)
     # Same boxes (the ROI copy is the full 48-row image); inputs differ by at most one
     # float16 step in a few pixels, which moves an untrained member's output far less.
     np.testing.assert_allclose(np.delete(streamed.probs, 7), cached, atol=1e-3)
