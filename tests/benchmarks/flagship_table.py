@@ -64,7 +64,7 @@ def write_mix(root: Path, n: int, height: int, width: int) -> pd.DataFrame:
     already under ``root`` from an earlier run are reused."""
     if not (root / "train.csv").is_file():
         config = BreastSynthConfig(
-            n_patients=n,  # 4n images to choose n/2 of each syntax from
+            n_patients=max(2, math.ceil(n / 2)),  # 2n images: about n of each syntax
             height=height,
             width=width,
             jpeg2000_fraction=0.5,
@@ -78,6 +78,8 @@ def write_mix(root: Path, n: int, height: int, width: int) -> pd.DataFrame:
     ]
     table["syntax"] = [str(read_header(p).file_meta.TransferSyntaxUID) for p in table["path"]]
     halves = [table[table["syntax"] == s].head(math.ceil(n / 2)) for s in _SYNTAXES]
+    if min(len(h) for h in halves) < n // 2:
+        raise SystemExit(f"{root}: too few files of one syntax for n={n}; try another n")
     mix = pd.concat(halves).sort_index().head(n).reset_index(drop=True)
     return mix[["path", "laterality", "syntax"]]
 
@@ -166,6 +168,8 @@ def measure(frame: pd.DataFrame, size: str, args: argparse.Namespace) -> Row:
             pool_min_pixels=0,
         )
         # Warm-up, untimed: the pipeline, the first-result check of each syntax, the workers.
+        if made.pool is not None:
+            made.pool.warm_up()
         first = [frame.index[frame["syntax"] == s][0] for s in _SYNTAXES]
         list(made.decode_on_device([paths[i] for i in first]))
         return made

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -72,10 +74,13 @@ class PydicomPool:
             ) from err
 
     def warm_up(self) -> None:
-        """Start every worker now, so that their start-up is not paid inside a timed decode."""
+        """Start every worker and wait until each has run a task, so that their start-up is
+        not paid inside a timed decode (a worker up first would otherwise take every task
+        while the others are still importing)."""
         executor = self._started()
-        for future in [executor.submit(_ready) for _ in range(self.workers)]:
-            future.result()
+        ready: set[int] = set()
+        while len(ready) < self.workers:
+            ready.update(f.result() for f in [executor.submit(_ready) for _ in range(self.workers)])
 
     def _started(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -91,6 +96,7 @@ class PydicomPool:
             self._executor = None
 
 
-def _ready() -> bool:
-    """A no-op task: a worker that has run it has started and imported this module."""
-    return True
+def _ready() -> int:
+    """The worker's process id, after a pause that leaves the other tasks to other workers."""
+    time.sleep(0.05)
+    return os.getpid()
