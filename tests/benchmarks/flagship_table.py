@@ -11,7 +11,8 @@ half JPEG Lossless SV1 (as the real data). Then, in this order and on those file
 - decode: ``DicomDecoder.decode_on_device`` (DALI for what it decodes, the pool for the rest,
   overlapped), warm (pipeline built, first-result checks and workers started untimed); also
   with the fallbacks decoded in this process, one after another (``serial fallbacks``);
-- preprocess: ``model_batch`` on the decoded tensors (windowing, ROI, crop, resize);
+- preprocess: ``model_batch`` on the decoded tensors (windowing, ROI, crop, resize), after
+  one untimed image;
 - models: both untrained members (weights do not change the cost) on the preprocessed batches,
   after a warm-up batch, ``--model-rounds`` passes;
 - end to end: ``stream_probabilities`` (decode -> preprocess -> both members, batch by batch)
@@ -204,6 +205,7 @@ def measure(frame: pd.DataFrame, size: str, args: argparse.Namespace) -> Row:
                     ).to(device)
                 )
 
+        model_batch(images[:1], sides[:1], in_h, in_w, roi_rows=roi_rows(cfg))  # warm-up
         preprocess_s = timed(preprocess, device)
         images.clear()
         torch.manual_seed(0)
