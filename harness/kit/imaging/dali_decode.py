@@ -27,15 +27,23 @@ Three ways DALI can return values that differ from pydicom's, and what this modu
 
 Every pydicom fallback is logged: at INFO the first time per (syntax, reason), at DEBUG per
 file, and with counts per syntax by ``close()``.
+
+With ``fallback_workers``, pydicom's decodes run in a pool of processes (``PydicomPool``)
+while DALI decodes: the files of the next batches are read and their fallbacks queued before
+the current batch goes to DALI, so the two overlap; results are yielded in input order all the
+same. ``decode_on_device`` yields the pixels as torch tensors: on the GPU straight from DALI's
+output through DLPack (no copy through host memory), on the CPU a view of the numpy array.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -43,11 +51,13 @@ from typing import Literal
 
 import numpy as np
 import pydicom
+import torch
 from pydicom.encaps import generate_frames
 from pydicom.uid import UID, JPEG2000Lossless, JPEGLosslessSV1
 
 from harness.api import HarnessError
-from harness.kit.imaging.dicom import DicomImage, DicomReadError, read_dataset
+from harness.kit.imaging.dicom import DicomImage, DicomReadError, pixel_array, read_dataset
+from harness.kit.imaging.fallback_pool import PydicomPool
 
 try:
     from nvidia.dali import fn as dali_fn
@@ -73,6 +83,9 @@ _SHORT_NAMES: dict[str, str] = {
 _INPUT = "encoded"
 _U16_MAX = 2**16 - 1
 
+Pixels = np.ndarray | torch.Tensor
+"""A decoded image: numpy on the host, or a torch tensor (on the GPU with ``decode_on_device``)."""
+
 
 def dali_available() -> bool:
     """Whether nvidia.dali imports on this machine (it has no wheels outside Linux x86_64)."""
@@ -92,6 +105,37 @@ class DecodeStats:
     """DALI results rejected as blank, then decoded by pydicom (also counted in ``fallback``)."""
     failed: int = 0
     """Unreadable files, yielded as DicomReadError."""
+
+
+@dataclass
+class DeviceImage:
+    """A decoded DICOM image as a torch tensor, for preprocessing where it was decoded."""
+
+    pixels: torch.Tensor
+    """Stored values, (rows, columns) int32 (torch has few uint16 operations)."""
+    header: pydicom.Dataset
+    """The dataset without Pixel Data, as in DicomImage."""
+    path: Path
+
+    @property
+    def photometric(self) -> str:
+        return str(self.header.get("PhotometricInterpretation", ""))
+
+
+@dataclass
+class _Pending:
+    """A file being decoded by the process pool."""
+
+    path: Path
+    dataset: pydicom.Dataset
+    reason: str
+    warn: bool
+    future: Future[np.ndarray]
+
+
+_Result = DicomImage | DeviceImage | DicomReadError | _Pending
+_Chunk = tuple[list[Path], dict[int, _Result], list["_Encoded"]]
+"""A batch of files read: their paths, what is known of each, and what goes to DALI."""
 
 
 @dataclass
@@ -115,8 +159,13 @@ class DicomDecoder:
     ``num_threads`` are DALI's decoding threads: a CPU batch is decoded in parallel, one image
     per thread. The 'cpu' pipeline is built without a device, so it runs on machines without a
     GPU or driver; 'mixed' uses GPU ``device_id`` (default 0). Without nvidia-dali every file is
-    decoded by pydicom. Use as a context manager, or call ``close()`` to free the pipeline and
-    log the per-syntax counts of pydicom fallbacks.
+    decoded by pydicom. ``fallback_workers`` > 0 decodes the pydicom fallbacks in that many
+    processes, overlapped with DALI, for a ``decode`` call of at least ``pool_min_pixels``
+    pixels (the first file's rows x columns times the number of files): starting the workers
+    costs seconds (each imports pydicom and the caller's main module), which small images do
+    not pay back. 0 decodes them here, one after another. Use as a context manager, or call
+    ``close()`` to free the pipeline and the processes and log the per-syntax counts of pydicom
+    fallbacks. One ``decode`` at a time.
     """
 
     def __init__(
@@ -125,6 +174,9 @@ class DicomDecoder:
         batch_size: int = 8,
         num_threads: int = 2,
         device_id: int | None = None,
+        *,
+        fallback_workers: int = 0,
+        pool_min_pixels: int = 64 * 2048 * 1024,
     ) -> None:
         if device not in _DEVICES:
             raise ValueError(f"device must be one of {', '.join(_DEVICES)}, got {device!r}")
@@ -132,6 +184,8 @@ class DicomDecoder:
             raise ValueError(
                 f"batch_size and num_threads must be >= 1, got {batch_size} and {num_threads}"
             )
+        if fallback_workers < 0:
+            raise ValueError(f"fallback_workers must be >= 0, got {fallback_workers}")
         self.device: Device = "cpu" if device == "cpu" else "mixed"
         self.batch_size = batch_size
         self.num_threads = num_threads
@@ -143,6 +197,12 @@ class DicomDecoder:
         self._refused: dict[tuple[str, int], str] = {}
         """(syntax, BitsStored) for which DALI disagreed with pydicom, and how."""
         self._fallbacks: Counter[tuple[str, str]] = Counter()
+        self.pool = PydicomPool(fallback_workers) if fallback_workers else None
+        self.pool_min_pixels = pool_min_pixels
+        self._active_pool: PydicomPool | None = None
+        """The pool while a ``decode`` call uses it."""
+        self._on_device = False
+        """Whether DALI's GPU outputs stay on the GPU (``decode_on_device``)."""
         if dali_available():
             self._pipe = self._build_pipeline()
         else:
@@ -160,8 +220,11 @@ class DicomDecoder:
         self.close()
 
     def close(self) -> None:
-        """Free the DALI pipeline and log how many files pydicom decoded, per syntax and why."""
+        """Free the DALI pipeline and the processes; log how many files pydicom decoded, per
+        syntax and why."""
         self._pipe = None
+        if self.pool is not None:
+            self.pool.close()
         for (syntax, reason), count in sorted(self._fallbacks.items()):
             log.info("pydicom decoded %d %s file(s): %s", count, syntax, reason)
         self._fallbacks.clear()
@@ -174,31 +237,103 @@ class DicomDecoder:
         Pixels are the stored values exactly as pydicom gives them (uint16 for these files);
         ``header`` is the dataset without Pixel Data. Never raises for a bad file.
         """
+        self._on_device = False
+        for path, result in self._decode(paths):
+            assert not isinstance(result, DeviceImage | _Pending)
+            yield path, result
+
+    def decode_on_device(
+        self, paths: Sequence[str | Path]
+    ) -> Iterator[tuple[Path, DeviceImage | DicomReadError]]:
+        """As ``decode``, with the pixels as an int32 torch tensor where they were decoded.
+
+        On 'mixed' DALI's GPU output is handed to torch through DLPack and checked there (the
+        first image of a kind is compared with pydicom's on the host once); pydicom's fallbacks
+        are copied to the GPU. On 'cpu' the tensor is made from the numpy array.
+        """
+        self._on_device = self.device == "mixed"
+        gpu = torch.device("cuda", self.device_id or 0)
+        for path, result in self._decode(paths):
+            assert not isinstance(result, _Pending)
+            if isinstance(result, DicomImage):
+                pixels = torch.from_numpy(result.pixels.astype(np.int32))
+                result = DeviceImage(
+                    pixels.to(gpu) if self._on_device else pixels, result.header, result.path
+                )
+            yield path, result
+
+    def _decode(self, paths: Sequence[str | Path]) -> Iterator[tuple[Path, _Result]]:
         files = [Path(p) for p in paths]
-        for start in range(0, len(files), self.batch_size):
-            chunk = files[start : start + self.batch_size]
-            results: dict[int, DicomImage | DicomReadError] = {}
-            encoded: list[_Encoded] = []
-            for index, path in enumerate(chunk):
-                try:
-                    dataset = read_dataset(path, stop_before_pixels=False)
-                except DicomReadError as err:
-                    results[index] = self._failed(err)
-                    continue
-                item = self._route(index, path, dataset)
-                if isinstance(item, _Encoded):
-                    encoded.append(item)
-                else:
-                    results[index] = item
-            results.update(self._decode_with_dali(encoded))
-            for index, path in enumerate(chunk):
-                yield path, results[index]
+        use_pool = self.pool is not None and self._pays_off(files)
+        self._active_pool = self.pool if use_pool else None
+        # Batches read ahead (their fallbacks queued in the pool) before one goes to DALI.
+        ahead = 0 if self.pool is None or not use_pool else self._read_ahead(self.pool.workers)
+        chunks: deque[_Chunk] = deque()
+        try:
+            for start in range(0, len(files), self.batch_size):
+                chunks.append(self._read_chunk(files[start : start + self.batch_size]))
+                if len(chunks) > ahead:
+                    yield from self._finish_chunk(chunks.popleft())
+            while chunks:
+                yield from self._finish_chunk(chunks.popleft())
+        finally:
+            self._active_pool = None
+
+    def _pays_off(self, files: list[Path]) -> bool:
+        """Whether the files hold ``pool_min_pixels`` pixels, judged from the first one."""
+        if self.pool_min_pixels <= 0 or (self.pool is not None and self.pool.started):
+            return True
+        if not files:
+            return False
+        try:
+            header = read_dataset(files[0], stop_before_pixels=True)
+        except DicomReadError:
+            return False  # decode() reports it
+        pixels = int(header.get("Rows", 0)) * int(header.get("Columns", 0))
+        return pixels * len(files) >= self.pool_min_pixels
+
+    def _read_ahead(self, workers: int) -> int:
+        """Batches to read ahead so that every worker has about two files queued."""
+        return max(1, math.ceil(2 * workers / self.batch_size))
+
+    def _read_chunk(self, chunk: list[Path]) -> _Chunk:
+        results: dict[int, _Result] = {}
+        encoded: list[_Encoded] = []
+        for index, path in enumerate(chunk):
+            try:
+                dataset = read_dataset(path, stop_before_pixels=False)
+            except DicomReadError as err:
+                results[index] = self._failed(err)
+                continue
+            item = self._route(index, path, dataset)
+            if isinstance(item, _Encoded):
+                encoded.append(item)
+            else:
+                results[index] = item
+        return chunk, results, encoded
+
+    def _finish_chunk(self, chunk: _Chunk) -> Iterator[tuple[Path, _Result]]:
+        paths, results, encoded = chunk
+        results.update(self._decode_with_dali(encoded))
+        for index, path in enumerate(paths):
+            yield path, self._settle(results[index])
+
+    def _settle(self, result: _Result) -> _Result:
+        """A pool's decode collected (and counted); anything else as it is."""
+        if not isinstance(result, _Pending):
+            return result
+        assert self.pool is not None
+        try:
+            pixels = self.pool.result(result.future, result.path)
+        except DicomReadError as err:
+            return self._failed(err)
+        return self._pydicom_image(
+            result.path, result.dataset, result.reason, pixels, warn=result.warn
+        )
 
     # Routing ---------------------------------------------------------------------------------
 
-    def _route(
-        self, index: int, path: Path, dataset: pydicom.Dataset
-    ) -> _Encoded | DicomImage | DicomReadError:
+    def _route(self, index: int, path: Path, dataset: pydicom.Dataset) -> _Encoded | _Result:
         """The file's codestream bound for DALI, or its image decoded by pydicom."""
         if "PixelData" not in dataset:
             # A file cut inside encapsulated (compressed) pixel data is read without it.
@@ -273,19 +408,24 @@ class DicomDecoder:
             ) from err
         return pipe
 
-    def _run_dali(self, codestreams: list[bytes]) -> list[np.ndarray]:
-        """DALI's HxWx1 uint16 outputs for a batch; raises if any sample fails."""
+    def _run_dali(self, codestreams: list[bytes]) -> list[Pixels]:
+        """DALI's HxWx1 uint16 outputs for a batch; raises if any sample fails.
+
+        With ``decode_on_device`` on 'mixed', int32 torch tensors on the GPU: each sample is
+        taken through DLPack (torch waits on DALI's stream) and cast, which also copies it out
+        of DALI's buffers before the next batch reuses them.
+        """
         if self._pipe is None:
             self._pipe = self._build_pipeline()
         self._pipe.feed_input(_INPUT, [np.frombuffer(c, dtype=np.uint8) for c in codestreams])
         (batch,) = self._pipe.run()
+        if self._on_device:
+            return [torch.from_dlpack(batch[i]).to(torch.int32) for i in range(len(codestreams))]
         if self.device == "mixed":
             batch = batch.as_cpu()
         return [np.asarray(batch.at(i)) for i in range(len(codestreams))]
 
-    def _decode_with_dali(
-        self, encoded: list[_Encoded]
-    ) -> Iterator[tuple[int, DicomImage | DicomReadError]]:
+    def _decode_with_dali(self, encoded: list[_Encoded]) -> Iterator[tuple[int, _Result]]:
         if not encoded:
             return
         try:
@@ -309,14 +449,16 @@ class DicomDecoder:
         for item, output in zip(encoded, outputs, strict=True):
             yield item.index, self._accept(item, output)
 
-    def _accept(self, item: _Encoded, output: np.ndarray) -> DicomImage | DicomReadError:
+    def _accept(self, item: _Encoded, output: Pixels) -> _Result:
         """DALI's image if it passes the guards, else pydicom's."""
         rows, columns = int(item.dataset.Rows), int(item.dataset.Columns)
-        if output.shape != (rows, columns, 1) or output.dtype != np.uint16:
+        expected_dtype = torch.int32 if isinstance(output, torch.Tensor) else np.uint16
+        if tuple(output.shape) != (rows, columns, 1) or output.dtype != expected_dtype:
             return self._fallback(
                 item.path,
                 item.dataset,
-                f"DALI returned {output.dtype} {output.shape}, not uint16 ({rows}, {columns}, 1)",
+                f"DALI returned {output.dtype} {tuple(output.shape)}, not uint16 "
+                f"({rows}, {columns}, 1)",
                 warn=True,
             )
         pixels = output[:, :, 0]
@@ -327,7 +469,7 @@ class DicomDecoder:
         stretched = self._stretched.get(key)
         if stretched is None:
             try:
-                reference = _pydicom_pixels(item.path, item.dataset)
+                reference = pixel_array(item.path, item.dataset)
             except DicomReadError as err:
                 return self._failed(err)
             stretched = self._verify(key, pixels, reference)
@@ -345,14 +487,14 @@ class DicomDecoder:
         self.stats.dali += 1
         return _image(item.path, item.dataset, pixels)
 
-    def _verify(
-        self, key: tuple[str, int], pixels: np.ndarray, reference: np.ndarray
-    ) -> bool | None:
+    def _verify(self, key: tuple[str, int], pixels: Pixels, reference: np.ndarray) -> bool | None:
         """Compare DALI's first image of a kind with pydicom's: is DALI's range stretched?
 
         Returns None, and refuses DALI for that kind of file, when neither reading matches.
         """
         syntax, bits_stored = _short_name(key[0]), key[1]
+        if isinstance(pixels, torch.Tensor):
+            pixels = pixels.cpu().numpy().astype(np.uint16)  # once per kind of file
         if np.array_equal(pixels, reference):
             stretched = False
         elif np.array_equal(_undo_range_stretch(pixels, bits_stored), reference):
@@ -387,13 +529,22 @@ class DicomDecoder:
         *,
         pixels: np.ndarray | None = None,
         warn: bool = False,
-    ) -> DicomImage | DicomReadError:
-        """Decode with pydicom (unless ``pixels`` already holds pydicom's result) and log why."""
+    ) -> _Result:
+        """Decode with pydicom (unless ``pixels`` already holds pydicom's result) and log why:
+        here, or queued in the pool while a ``decode`` call uses one."""
         if pixels is None:
+            if self._active_pool is not None:
+                return _Pending(path, dataset, reason, warn, self._active_pool.submit(path))
             try:
-                pixels = _pydicom_pixels(path, dataset)
+                pixels = pixel_array(path, dataset)
             except DicomReadError as err:
                 return self._failed(err)
+        return self._pydicom_image(path, dataset, reason, pixels, warn=warn)
+
+    def _pydicom_image(
+        self, path: Path, dataset: pydicom.Dataset, reason: str, pixels: np.ndarray, *, warn: bool
+    ) -> DicomImage:
+        """pydicom's image of a fallback, counted and logged."""
         syntax = _short_name(str(dataset.file_meta.TransferSyntaxUID))
         self.stats.fallback += 1
         self._fallbacks[syntax, reason] += 1
@@ -406,7 +557,8 @@ class DicomDecoder:
                 reason,
             )
         log.debug("%s decoded with pydicom: %s", path, reason)
-        return _image(path, dataset, pixels)
+        del dataset.PixelData  # the header without the encoded bytes, as read_dicom returns it
+        return DicomImage(pixels=pixels, header=dataset, path=path)
 
     def _failed(self, err: DicomReadError) -> DicomReadError:
         self.stats.failed += 1
@@ -414,37 +566,34 @@ class DicomDecoder:
         return err
 
 
-def _looks_blank(pixels: np.ndarray) -> bool:
+def _looks_blank(pixels: Pixels) -> bool:
     """True for an image without any variation (all-zero included).
 
     The nvJPEG lossless bug returns all-zero images; checking for zero variance rather than only
     for zeros also catches a constant fill. A truly constant image is then decoded twice, at
     the cost of one pydicom decode.
     """
-    return pixels.size == 0 or int(pixels.min()) == int(pixels.max())
+    size = pixels.numel() if isinstance(pixels, torch.Tensor) else pixels.size
+    return size == 0 or int(pixels.min()) == int(pixels.max())
 
 
-def _undo_range_stretch(pixels: np.ndarray, bits_stored: int) -> np.ndarray:
+def _undo_range_stretch(pixels: Pixels, bits_stored: int) -> Pixels:
     """Inverse of DALI's stretch of ``bits_stored``-bit values to the uint16 range.
 
     DALI multiplies by 65535 / (2**bits - 1) >= 1 and rounds, so rounding the product with the
-    reciprocal recovers every stored value exactly.
+    reciprocal recovers every stored value exactly (in float32 too: the product is within
+    65535 * 2**-24 of the float64 one, far from a rounding boundary).
     """
     scale = (2**bits_stored - 1) / _U16_MAX
+    if isinstance(pixels, torch.Tensor):
+        return torch.round(pixels.float() * scale).to(torch.int32)
     return np.rint(pixels * scale).astype(np.uint16)
 
 
-def _pydicom_pixels(path: Path, dataset: pydicom.Dataset) -> np.ndarray:
-    try:
-        return dataset.pixel_array
-    except Exception as err:  # decoders raise anything from ValueError to RuntimeError
-        raise DicomReadError(
-            path, f"its pixel data cannot be decoded ({type(err).__name__}: {err})"
-        ) from err
-
-
-def _image(path: Path, dataset: pydicom.Dataset, pixels: np.ndarray) -> DicomImage:
+def _image(path: Path, dataset: pydicom.Dataset, pixels: Pixels) -> DicomImage | DeviceImage:
     del dataset.PixelData  # the header without the encoded bytes, as read_dicom returns it
+    if isinstance(pixels, torch.Tensor):
+        return DeviceImage(pixels=pixels, header=dataset, path=path)
     return DicomImage(pixels=pixels, header=dataset, path=path)
 
 

@@ -37,6 +37,11 @@ class DicomReadError(HarnessError):
         self.fix = fix
         super().__init__(f"cannot read DICOM file {self.path}: {reason}; {fix}")
 
+    def __reduce__(self) -> tuple[type[DicomReadError], tuple[Path, str, str]]:
+        # Rebuilt from its parts: the default pickling passes only the message to __init__,
+        # so an error raised in a decoding process could not cross back to the parent.
+        return type(self), (self.path, self.reason, self.fix)
+
 
 def refetch_error(path: str | os.PathLike[str], reason: str) -> DicomReadError:
     """The error of a file that is not whole on disk (truncated, no pixel data)."""
@@ -85,14 +90,19 @@ def read_dicom(path: str | os.PathLike[str]) -> DicomImage:
     if "PixelData" not in dataset:
         # Float or Double Float Pixel Data only: not an image these tasks read.
         raise DicomReadError(path, "it has no (integer) Pixel Data element")
+    pixels = pixel_array(path, dataset)
+    del dataset.PixelData
+    return DicomImage(pixels=pixels, header=dataset, path=path)
+
+
+def pixel_array(path: Path, dataset: pydicom.Dataset) -> np.ndarray:
+    """``dataset.pixel_array``, a decoder failure turned into a DicomReadError naming ``path``."""
     try:
-        pixels = dataset.pixel_array
+        return dataset.pixel_array
     except Exception as err:  # decoders raise anything from ValueError to RuntimeError
         raise DicomReadError(
             path, f"its pixel data cannot be decoded ({type(err).__name__}: {err})"
         ) from err
-    del dataset.PixelData
-    return DicomImage(pixels=pixels, header=dataset, path=path)
 
 
 def read_dataset(

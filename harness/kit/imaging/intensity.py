@@ -9,6 +9,8 @@ transformations; this module only decides which one applies and maps their outpu
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pydicom
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing
@@ -59,6 +61,27 @@ def to_unit_range(image: DicomImage) -> np.ndarray:
     if image.photometric == "MONOCHROME1":
         unit = 1.0 - unit
     return np.clip(unit, 0.0, 1.0).astype(np.float32)
+
+
+def unit_lut(header: pydicom.Dataset, path: Path) -> tuple[np.ndarray, int] | None:
+    """``to_unit_range`` as a table over every stored value, or None where it depends on the
+    image (no VOI LUT and no window: min-max scaling).
+
+    Returns ``(table, first)``: the stored value ``v`` maps to ``table[v - first]``. The table
+    is ``to_unit_range`` itself applied to every value BitsStored and PixelRepresentation
+    allow (every step of it is a function of the stored value alone), so looking values up
+    gives its result exactly, wherever the lookup runs (``harness.kit.imaging.device_preprocess``
+    does it on the GPU); 12-bit data needs 4096 entries, 16-bit 65536.
+    """
+    if not (_has_voi_lut(header) or _has_window(header)):
+        return None
+    bits, allocated = int(header.BitsStored), int(header.get("BitsAllocated", 16))
+    signed = int(header.get("PixelRepresentation", 0)) == 1
+    first = -(2 ** (bits - 1)) if signed else 0
+    dtype = np.dtype(f"{'i' if signed else 'u'}{max(1, allocated // 8)}")
+    stored = np.arange(first, first + 2**bits).astype(dtype)
+    table = to_unit_range(DicomImage(pixels=stored[None, :], header=header, path=path))
+    return table[0], first
 
 
 def _has_voi_lut(header: pydicom.Dataset) -> bool:

@@ -65,8 +65,10 @@ def prepare_images(
     decode_device: str,
     decode_batch_size: int,
     num_threads: int,
+    fallback_workers: int = 0,
 ) -> PreparedImages:
-    """Crops for every row of ``frame`` (columns ``path`` and ``laterality``)."""
+    """Crops for every row of ``frame`` (columns ``path`` and ``laterality``); pydicom's
+    fallbacks are decoded in ``fallback_workers`` processes (0: here)."""
     params = {"height": height, "width": width, "crop": crop, "v": CACHE_VERSION}
     cache = ArrayCache(cache_dir / "ensemble-crops", params)
     paths = [Path(p) for p in frame["path"]]
@@ -77,7 +79,10 @@ def prepare_images(
     missing = [i for i, f in enumerate(files) if f is None]
     if missing:
         with DicomDecoder(
-            device=decode_device, batch_size=decode_batch_size, num_threads=num_threads
+            device=decode_device,
+            batch_size=decode_batch_size,
+            num_threads=num_threads,
+            fallback_workers=fallback_workers,
         ) as decoder:
             decoded = decoder.decode([paths[i] for i in missing])
             for i, (path, result) in zip(missing, decoded, strict=True):

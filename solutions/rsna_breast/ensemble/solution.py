@@ -15,8 +15,10 @@ import torch
 from sklearn.model_selection import StratifiedGroupKFold
 
 from harness.api import DataView, RunContext, Solution
+from harness.kit.imaging.dali_decode import DecodeStats
 from solutions.rsna_breast.ensemble.config import PRESETS, EnsembleConfig
 from solutions.rsna_breast.ensemble.preprocess import PreparedImages, prepare_images
+from solutions.rsna_breast.ensemble.stream import predict_streamed
 from solutions.rsna_breast.ensemble.threshold import best_threshold
 from solutions.rsna_breast.ensemble.training import (
     MemberResult,
@@ -46,27 +48,38 @@ class EnsembleSolution(Solution):
             "decode_fallbacks": 0,
         }
 
-    def _prepare(self, view: DataView, ctx: RunContext) -> PreparedImages:
-        cfg = self.config
-        device = cfg.decode_device
+    def _decode_device(self, ctx: RunContext) -> str:
+        device = self.config.decode_device
         if device == "auto":
             device = "mixed" if ctx.device == "cuda" else "cpu"
+        return device
+
+    def _decode_workers(self, ctx: RunContext) -> int:
+        workers = self.config.decode_workers
+        return ctx.budget.cpu_workers if workers < 0 else workers
+
+    def _prepare(self, view: DataView, ctx: RunContext) -> PreparedImages:
+        cfg = self.config
         prepared = prepare_images(
             view.frame,
             ctx.cache_dir,
             height=cfg.height,
             width=cfg.width,
             crop=cfg.crop,
-            decode_device=device,
+            decode_device=self._decode_device(ctx),
             decode_batch_size=cfg.decode_batch_size,
             num_threads=ctx.budget.cpu_workers,
+            fallback_workers=self._decode_workers(ctx),
         )
-        self._facts["unreadable_images"] += len(prepared.unreadable)
-        self._facts["decoded_by_dali"] += prepared.decode.dali
-        self._facts["decode_fallbacks"] += prepared.decode.fallback
+        self._record_decode(len(prepared.unreadable), prepared.decode, ctx)
+        return prepared
+
+    def _record_decode(self, unreadable: int, stats: DecodeStats, ctx: RunContext) -> None:
+        self._facts["unreadable_images"] += unreadable
+        self._facts["decoded_by_dali"] += stats.dali
+        self._facts["decode_fallbacks"] += stats.fallback
         for name, value in self._facts.items():
             ctx.record_fact(name, value)
-        return prepared
 
     def prepare(self, train: DataView, ctx: RunContext) -> None:
         self._train_images = self._prepare(train, ctx)
@@ -116,17 +129,11 @@ class EnsembleSolution(Solution):
     def predict(self, test: DataView, ctx: RunContext) -> pd.DataFrame:
         if not self.members:
             raise RuntimeError("predict called before fit")
+        if resolve_predict_path(self.config.predict_path, ctx.device) == "stream":
+            probs = self._predict_streamed(test, ctx)
+        else:
+            probs = self._predict_cached(test, ctx)
         cfg = self.config
-        prepared = self._prepare(test, ctx)
-        ok = prepared.ok
-        files = [f for f in prepared.files if f is not None]
-        device = torch.device(ctx.device)
-        workers = ctx.budget.cpu_workers if cfg.num_workers < 0 else cfg.num_workers
-        probs = np.full(len(test), np.nan)
-        probs[ok] = np.mean(
-            [predict_probabilities(m.model, files, cfg, device, workers) for m in self.members],
-            axis=0,
-        )
         per_breast = breast_probabilities(
             test.frame["prediction_id"].to_numpy(), probs, cfg.aggregate
         )
@@ -135,6 +142,47 @@ class EnsembleSolution(Solution):
         if cfg.binarize:
             per_breast = (per_breast >= self.threshold).astype(float)
         return per_breast.rename("cancer").reset_index()
+
+    def _predict_cached(self, test: DataView, ctx: RunContext) -> np.ndarray:
+        cfg = self.config
+        prepared = self._prepare(test, ctx)
+        files = [f for f in prepared.files if f is not None]
+        device = torch.device(ctx.device)
+        workers = ctx.budget.cpu_workers if cfg.num_workers < 0 else cfg.num_workers
+        probs = np.full(len(test), np.nan)
+        probs[prepared.ok] = np.mean(
+            [predict_probabilities(m.model, files, cfg, device, workers) for m in self.members],
+            axis=0,
+        )
+        return probs
+
+    def _predict_streamed(self, test: DataView, ctx: RunContext) -> np.ndarray:
+        streamed = predict_streamed(
+            [m.model for m in self.members],
+            test.frame,
+            self.config,
+            torch.device(ctx.device),
+            decode_device=self._decode_device(ctx),
+            fallback_workers=self._decode_workers(ctx),
+            decode_threads=ctx.budget.cpu_workers,
+        )
+        self._record_decode(len(streamed.unreadable), streamed.decode, ctx)
+        return streamed.probs
+
+
+_PREDICT_PATHS = ("auto", "cache", "stream")
+
+
+def resolve_predict_path(option: str, device: str) -> str:
+    """'cache' or 'stream' for the ``predict_path`` option on ``device`` ('auto': stream on
+    CUDA, where preprocessing stays on the GPU; the cache on CPU)."""
+    if option not in _PREDICT_PATHS:
+        raise ValueError(
+            f"solution.predict_path must be one of {', '.join(_PREDICT_PATHS)}, got {option!r}"
+        )
+    if option == "auto":
+        return "stream" if device == "cuda" else "cache"
+    return option
 
 
 def _validation_mask(frame: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
