@@ -45,10 +45,11 @@ class EnsembleConfig:
     decode_workers: int = -1
     """Processes decoding what DALI does not (pydicom), overlapped with DALI; -1: the budget's
     CPU workers, 0: in the decoding process, one file after another."""
-    predict_path: str = "auto"
-    """'cache': crops prepared and cached on disk, then read by the members (the CPU path);
-    'stream': decoded, preprocessed and predicted batch by batch where DALI decoded, nothing
-    written (harness.kit.imaging.device_preprocess); 'auto': 'stream' on CUDA, else 'cache'."""
+    predict_path: str = "cache"
+    """'cache': crops prepared and cached on disk, then read by the members; 'stream': decoded,
+    preprocessed and predicted batch by batch where DALI decoded, nothing written
+    (harness.kit.imaging.device_preprocess); 'auto': 'stream' on CUDA, else 'cache'. 'cache' is
+    the default until 'stream' has run on a GPU (it has been tested on CPU only)."""
     num_workers: int = 0
     channels_last: bool = True
 

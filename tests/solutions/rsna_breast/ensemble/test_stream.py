@@ -68,7 +68,8 @@ def test_streamed_probabilities_are_the_cached_paths(
     np.testing.assert_allclose(np.delete(streamed.probs, 7), cached, atol=1e-3)
 
 
-def test_predict_path_streams_on_cuda_only_by_default_and_rejects_unknown_names() -> None:
+def test_predict_path_auto_streams_on_cuda_only_and_unknown_names_are_refused() -> None:
+    assert EnsembleConfig().predict_path == "cache"  # until the stream has run on a GPU
     assert resolve_predict_path("auto", "cuda") == "stream"
     assert resolve_predict_path("auto", "cpu") == "cache"
     assert resolve_predict_path("stream", "cpu") == "stream"
