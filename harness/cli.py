@@ -104,8 +104,10 @@ def predict(ctx: typer.Context, overrides: Overrides = None) -> None:
 
     def start(display: RunObserver) -> RunRecord:
         args = parse_predict_args(overrides or [])
-        plan, cfg = plan_predict(args, _budgets(ctx))
-        return execute_plan(plan, start_run(cfg), progress=display)
+        results = Path(args.results_dir).expanduser().resolve()
+        tracking_uri = start_run(results, args.tracking_uri, args.offline)
+        plan = plan_predict(args, _budgets(ctx))
+        return execute_plan(plan, tracking_uri, progress=display)
 
     _run_and_summarise(start)
 

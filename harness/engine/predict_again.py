@@ -139,11 +139,9 @@ def _rows(asked: str, same_data: bool, source: RunRecord, split_version: str) ->
     return asked
 
 
-def plan_predict(
-    args: PredictArgs, budgets: Mapping[str, Budget] = BUDGETS
-) -> tuple[RunPlan, RunConfig]:
-    """The predict-only plan of ``args`` (``budget=`` looked up in ``budgets``), and the run
-    config it records."""
+def plan_predict(args: PredictArgs, budgets: Mapping[str, Budget] = BUDGETS) -> RunPlan:
+    """The predict-only plan of ``args`` (``budget=`` looked up in ``budgets``); ``plan.cfg``
+    is the run config it records."""
     source = _source(args)
     task = load_task(source.task)
     solution_cls = load_solution(source.task, source.solution)
@@ -161,7 +159,7 @@ def plan_predict(
     rows = _rows(args.rows, same_data, source, task.split_version)
     table = task.load(data.root)
     chosen = task.split(table)[1] if rows == "holdout" else table
-    plan = RunPlan(
+    return RunPlan(
         cfg=cfg,
         budget=budget,
         task=task,
@@ -177,7 +175,6 @@ def plan_predict(
         rows=rows,
         source=source,
     )
-    return plan, cfg
 
 
 def _config_hash(source: RunRecord, root: Path, rows: str, budget: Budget) -> str:

@@ -402,15 +402,15 @@ def plan_run(cfg: RunConfig, budget: Budget, solution_overrides: list[str]) -> R
     )
 
 
-def start_run(cfg: RunConfig) -> str:
-    """What every run does before its plan: the tracking server asked (fail fast), runs of a
-    dead harness settled, MLflow's client imported in the background while data loads.
-    Returns the tracking URI."""
-    tracking_uri = cfg.tracking_uri or default_tracking_uri(cfg.results_path)
-    if not cfg.offline:
+def start_run(results: Path, tracking_uri: str | None, offline: bool) -> str:
+    """What every run does before its plan: the tracking server asked (fail fast, before any
+    data is read), runs of a dead harness settled, MLflow's client imported in the background
+    while the data loads. Returns the tracking URI (default: the store under ``results``)."""
+    tracking_uri = tracking_uri or default_tracking_uri(results)
+    if not offline:
         check_reachable(tracking_uri)
-    settle_orphans(cfg.results_path)
-    if not cfg.offline:
+    settle_orphans(results)
+    if not offline:
         import_client_in_background()
     return tracking_uri
 
@@ -440,7 +440,7 @@ def execute(
     """
     if budget.name != cfg.budget:
         raise HarnessError(f"budget={cfg.budget} was asked for, but budget {budget.name} given")
-    tracking_uri = start_run(cfg)
+    tracking_uri = start_run(cfg.results_path, cfg.tracking_uri, cfg.offline)
     plan = plan_run(cfg, budget, solution_overrides)
     return execute_plan(plan, tracking_uri, progress, gpus, cancel)
 

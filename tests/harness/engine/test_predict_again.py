@@ -3,6 +3,7 @@ real sqlite MLflow store and real DICOM data."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -48,8 +49,9 @@ def _source(results: Path, root: Path, *extra: str) -> RunRecord:
 
 
 def _predict(*args: str) -> RunRecord:
-    plan, cfg = plan_predict(parse_predict_args(list(args)))
-    return execute_plan(plan, start_run(cfg), progress=lambda _line: None)
+    plan = plan_predict(parse_predict_args(list(args)))
+    tracking_uri = start_run(plan.cfg.results_path, plan.cfg.tracking_uri, plan.cfg.offline)
+    return execute_plan(plan, tracking_uri, progress=lambda _line: None)
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +161,21 @@ def test_a_run_that_predicted_in_its_fit_process_saved_nothing_and_is_refused(
 def test_bad_arguments_are_named(tmp_path: Path, args: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_predict_args([*args, f"results_dir={tmp_path}"])
+
+
+def test_a_dead_tracking_server_is_named_before_any_run_or_data_is_read(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "run=no-such-run",
+            f"tracking_uri=http://127.0.0.1:{port}",
+            f"results_dir={tmp_path}",
+        ],
+    )
+    assert result.exit_code == 2
+    assert f"tracking server http://127.0.0.1:{port} does not answer" in result.output
+    assert not (tmp_path / "runs").exists()
