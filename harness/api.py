@@ -220,6 +220,16 @@ class Task(ABC):
     def load(self, root: Path) -> pd.DataFrame:
         """The labelled table with absolute file paths; raises DataError naming what is wrong."""
 
+    def load_unlabelled(self, root: Path) -> pd.DataFrame:
+        """The competition's unlabelled test folder under ``root`` (e.g. Kaggle's ``test.csv``
+        and ``test_images/``) as a table shaped like ``public_view``'s, for ``harness predict
+        rows=test``; raises DataError naming what is wrong. Optional: the default says the
+        task cannot."""
+        raise DataError(
+            f"task {self.name} cannot read unlabelled test data yet; predict a labelled "
+            "dataset in its layout instead (rows=all or rows=holdout)"
+        )
+
     @abstractmethod
     def split(self, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Deterministic (train, holdout) split of ``load``'s table, grouped by patient/study."""

@@ -10,7 +10,9 @@ projection), linked to its source by ``source_run_id``.
 
 Which rows are predicted (``rows=``): on data the source did not train on, all of them; on the
 source's own data only the split's holdout (its other rows trained the model), which gives the
-source's own score again.
+source's own score again; ``rows=test`` reads the competition's unlabelled test folder
+(``Task.load_unlabelled``: Kaggle's ``test.csv`` and its images), predicted and timed, not
+scored.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from harness.engine.registry import load_solution, load_task
 from harness.engine.rescore import find_run
 from harness.engine.runner import RunPlan, select_device
 
-ROWS = ("auto", "holdout", "all")
+ROWS = ("auto", "holdout", "all", "test")
 _RUN_KEYS = ("results_dir", "tracking_uri", "offline", "bootstrap", "offline_predict")
 """The run keys ``harness predict`` takes as they are; the others come from the source run."""
 
@@ -53,7 +55,8 @@ class PredictArgs:
     """``data.*`` keys over the source run's data (``data.synth_seed=N``: a new synthetic seed
     of it; ``data.root=DIR``: a download in the task's layout)."""
     rows: str = "auto"
-    """``holdout`` or ``all``; ``auto``: the holdout on the source's own data, else all."""
+    """``holdout`` or ``all``; ``auto``: the holdout on the source's own data, else all;
+    ``test``: the competition's unlabelled test folder (predicted and timed, not scored)."""
     budget: str | None = None
     """Default: the source run's budget."""
     offline_predict: bool = True
@@ -157,8 +160,12 @@ def plan_predict(args: PredictArgs, budgets: Mapping[str, Budget] = BUDGETS) -> 
     data = resolve_data(task, data_config, cfg.results_path)
     same_data = data.root == Path(source.data_root).resolve()
     rows = _rows(args.rows, same_data, source, task.split_version)
-    table = task.load(data.root)
-    chosen = task.split(table)[1] if rows == "holdout" else table
+    if rows == "test":
+        test, answers = task.load_unlabelled(data.root), None
+    else:
+        table = task.load(data.root)
+        chosen = task.split(table)[1] if rows == "holdout" else table
+        test, answers = task.public_view(chosen), task.answers(chosen)
     return RunPlan(
         cfg=cfg,
         budget=budget,
@@ -169,8 +176,8 @@ def plan_predict(args: PredictArgs, budgets: Mapping[str, Budget] = BUDGETS) -> 
         isolation=PredictIsolation(fresh=True, offline=args.offline_predict),
         data=data,
         train=None,
-        test=task.public_view(chosen),
-        answers=task.answers(chosen),
+        test=test,
+        answers=answers,
         config_hash=_config_hash(source, data.root, rows, budget),
         rows=rows,
         source=source,

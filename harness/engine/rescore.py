@@ -71,6 +71,11 @@ def rescore_run(run: str, results_dir: Path, bootstrap: int | None = None) -> Re
             f"run {record.run_id} has no {SUBMISSION_FILE} to score (status {record.status}"
             f"{reason})"
         )
+    if record.rows == "test":
+        raise HarnessError(
+            f"run {record.run_id} predicted unlabelled test data ({record.data_root}): there are "
+            "no answers to score it against"
+        )
     if record.rows == "holdout" and record.split_version != task.split_version:
         raise HarnessError(
             f"run {record.run_id} used split {record.split_version} of {task.name}; the "

@@ -368,10 +368,12 @@ class RunPlan:
     train: pd.DataFrame | None
     """The training view; None where the plan only predicts."""
     test: pd.DataFrame
-    answers: pd.DataFrame
+    answers: pd.DataFrame | None
+    """None for unlabelled data (``rows="test"``): predicted and timed, not scored."""
     config_hash: str
     rows: str = "holdout"
-    """What ``test`` holds: the split's ``holdout``, or ``all`` rows of the data."""
+    """What ``test`` holds: the split's ``holdout``, ``all`` rows of the data, or the
+    competition's unlabelled ``test`` folder."""
     source: RunRecord | None = None
     """The finished run whose saved solution predicts (``harness predict``)."""
 
@@ -484,8 +486,8 @@ def execute_plan(
             data_kind=plan.data.kind,
             created_at=_now_iso(),
             n_train=0 if plan.train is None else len(plan.train),
-            n_holdout_cases=len(plan.answers),
-            n_holdout_groups=len(set(task.groups(plan.answers))),
+            n_holdout_cases=0 if plan.answers is None else len(plan.answers),
+            n_holdout_groups=0 if plan.answers is None else len(set(task.groups(plan.answers))),
             rows=plan.rows,
             source_run_id="" if plan.source is None else plan.source.run_id,
             device=plan.device,
@@ -527,15 +529,16 @@ def execute_plan(
             record.error = _explained(outcome, plan.isolation)
             record.failed_phase = outcome.failed_phase
             record.phases, record.extra = outcome.phases, outcome.facts
-            if outcome.status == "ok" and outcome.submission is not None:
+            answers = plan.answers
+            if outcome.status == "ok" and outcome.submission is not None and answers is not None:
                 try:
-                    scored = score_submission(task, outcome.submission, plan.answers, cfg.bootstrap)
+                    scored = score_submission(task, outcome.submission, answers, cfg.bootstrap)
                     record.score, record.ci_low, record.ci_high = (
                         scored.score,
                         scored.ci_low,
                         scored.ci_high,
                     )
-                    _store_scores(scored, plan.answers, outcome.submission, run_dir)
+                    _store_scores(scored, answers, outcome.submission, run_dir)
                 except InvalidSubmission as exc:
                     record.status, record.error = "invalid_submission", str(exc)
         except BaseException as exc:

@@ -50,9 +50,12 @@ def print_summary(console: Console, record: RunRecord) -> None:
     head.add_row("data", f"{record.data_kind}: {record.data_root}")
     groups = f" from {record.n_holdout_groups} resampled groups" if record.n_holdout_groups else ""
     if record.source_run_id:
-        which = "the holdout" if record.rows == "holdout" else "every row"
         head.add_row("predicted by", f"the solution run {record.source_run_id} saved")
-        head.add_row("cases", f"{which}: {record.n_holdout_cases} answer rows scored{groups}")
+        if record.rows == "test":
+            head.add_row("cases", "the competition's unlabelled test data: not scored")
+        else:
+            which = "the holdout" if record.rows == "holdout" else "every row"
+            head.add_row("cases", f"{which}: {record.n_holdout_cases} answer rows scored{groups}")
     else:
         head.add_row(
             "cases",

@@ -50,6 +50,9 @@ class Layout:
     """What the holdout view must not show."""
     inputs_column: str | None = None
     """A column counting each row's input images (a study's slices); None: one image a row."""
+    load_unlabelled: Callable[[Path], pd.DataFrame] | None = None
+    """The competition's unlabelled test folder as a public-view table (``Task.load_unlabelled``);
+    None: not readable."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,11 @@ class KaggleTask(Task):
 
     def load(self, root: Path) -> pd.DataFrame:
         return self.layout.load(root)
+
+    def load_unlabelled(self, root: Path) -> pd.DataFrame:
+        if self.layout.load_unlabelled is None:
+            return super().load_unlabelled(root)
+        return self.layout.load_unlabelled(root)
 
     def split(self, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         return self.holdout.function(table, version=self.holdout.version)

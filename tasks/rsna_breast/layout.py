@@ -2,6 +2,7 @@
 
     <root>/train.csv
     <root>/train_images/<patient_id>/<image_id>.dcm
+    <root>/test.csv, <root>/test_images/...   (unlabelled: ``read_test_csv``, harness predict)
 
 ``read_train_csv`` is the fast path used by every run: it checks the table only. ``check_layout``
 is ``harness data check``: it also looks for every image file and opens (and decodes) them.
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.api import DataProblem
+from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.kit.imaging.dicom import DicomReadError, read_dicom, read_header
 from harness.kit.layout import (
@@ -59,6 +60,20 @@ LABEL_COLUMNS: tuple[str, ...] = (
 
 TRAIN_CSV = "train.csv"
 IMAGE_DIR = "train_images"
+TEST_CSV = "test.csv"
+TEST_IMAGE_DIR = "test_images"
+TEST_COLUMNS: tuple[str, ...] = (
+    "site_id",
+    "patient_id",
+    "image_id",
+    "laterality",
+    "view",
+    "age",
+    "implant",
+    "machine_id",
+)
+"""The columns of Kaggle's test.csv that a holdout view also has (it adds prediction_id; it has
+no ``density``, which a view of the hidden test therefore shows as missing)."""
 LATERALITIES: tuple[str, ...] = ("L", "R")
 
 _DOWNLOAD_FIX = (
@@ -98,6 +113,41 @@ def read_train_csv(root: str | Path) -> pd.DataFrame:
     table["path"] = (
         prefix + table["patient_id"].astype(str) + os.sep + table["image_id"].astype(str) + ".dcm"
     )
+    table["prediction_id"] = prediction_ids(table)
+    return table
+
+
+def read_test_csv(root: str | Path) -> pd.DataFrame:
+    """Kaggle's unlabelled test folder as a table shaped like a holdout's public view: every
+    column a solution sees on the holdout (``density`` missing, as Kaggle gives none), an
+    absolute ``path`` under ``test_images/`` and ``prediction_id``.
+
+    Raises DataError naming test.csv's missing columns or the image files that are not there.
+    """
+    root = require_root(root, _DOWNLOAD_FIX)
+    csv_path = root / TEST_CSV
+    frame = read_label_csv(csv_path, _DOWNLOAD_FIX)
+    missing = [c for c in TEST_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{csv_path}: missing column(s) {', '.join(missing)}; Kaggle's test.csv has "
+            f"{', '.join(TEST_COLUMNS)} and prediction_id"
+        )
+    table = frame.loc[:, list(TEST_COLUMNS)].copy()
+    for column in ("patient_id", "image_id"):
+        table[column] = pd.to_numeric(table[column]).astype("int64")
+    table["density"] = pd.Series(np.nan, index=table.index, dtype="str")
+    table = table.loc[:, [c for c in COLUMNS if c not in LABEL_COLUMNS]]
+    prefix = str(root / TEST_IMAGE_DIR) + os.sep
+    table["path"] = (
+        prefix + table["patient_id"].astype(str) + os.sep + table["image_id"].astype(str) + ".dcm"
+    )
+    absent = [p for p in table["path"] if not os.path.isfile(p)]
+    if absent:
+        raise DataError(
+            f"{csv_path}: {len(absent)} image file(s) of test.csv are not there, e.g. "
+            f"{absent[0]}; unpack test_images/ beside it"
+        )
     table["prediction_id"] = prediction_ids(table)
     return table
 
@@ -235,4 +285,9 @@ def _open_image(item: tuple[Path, int], *, decode: bool) -> Checked[None]:
     return Checked()
 
 
-LAYOUT = Layout(check=check_layout, load=read_train_csv, label_columns=LABEL_COLUMNS)
+LAYOUT = Layout(
+    check=check_layout,
+    load=read_train_csv,
+    label_columns=LABEL_COLUMNS,
+    load_unlabelled=read_test_csv,
+)

@@ -263,6 +263,8 @@ def section_summary(section: Section) -> str:
     cases = section.runs["n_holdout_cases"].max()
     which = "holdout cases" if section.rows == "holdout" else "cases (every row of the data)"
     on = f"{cases:.0f} {which}" if pd.notna(cases) else "the holdout"
+    if section.rows == "test":
+        on = "nothing (unlabelled test data: predicted and timed, not scored)"
     text = (
         f"{section.metric} ({direction}) on {on} of {section.data_kind} data "
         f"`{section.data_root or 'unknown'}` (task v{section.task_version}, "

@@ -23,6 +23,7 @@ from harness.engine.report.collect import collect_runs
 from harness.engine.report.sections import read_sections
 from harness.engine.rescore import rescore_run
 from harness.engine.runner import execute, execute_plan, start_run
+from tasks.rsna_breast.layout import TEST_COLUMNS
 from tasks.rsna_breast.metric import pfbeta
 
 pytestmark = pytest.mark.usefixtures("test_solutions")
@@ -179,3 +180,34 @@ def test_a_dead_tracking_server_is_named_before_any_run_or_data_is_read(tmp_path
     assert result.exit_code == 2
     assert f"tracking server http://127.0.0.1:{port} does not answer" in result.output
     assert not (tmp_path / "runs").exists()
+
+
+def _kaggle_test_folder(labelled: Path, out: Path) -> Path:
+    """Kaggle's unlabelled layout (test.csv, test_images/) of ``labelled``'s holdout patients."""
+    task = load_task("rsna-breast")
+    _, holdout = task.split(task.load(labelled))
+    test = holdout.loc[:, list(TEST_COLUMNS)].assign(prediction_id=holdout["prediction_id"])
+    out.mkdir()
+    test.to_csv(out / "test.csv", index=False)
+    (out / "test_images").mkdir()
+    for patient in test["patient_id"].unique():
+        (out / "test_images" / str(patient)).symlink_to(labelled / "train_images" / str(patient))
+    return out
+
+
+def test_kaggle_unlabelled_test_folder_is_predicted_and_timed_not_scored(
+    source: RunRecord, tiny_breast_root: Path, tmp_path: Path
+) -> None:
+    folder = _kaggle_test_folder(tiny_breast_root, tmp_path / "kaggle-test")
+    again = _predict(
+        f"run={source.run_id}", f"data={folder}", "rows=test", f"results_dir={_results(source)}"
+    )
+
+    assert again.status == "ok", again.error
+    assert again.rows == "test" and again.score is None and again.n_holdout_cases == 0
+    assert again.hidden_test_projected_s is not None and again.predict_images_per_s
+    submission = pd.read_csv(Path(again.run_dir) / "submission.csv")
+    expected = pd.read_csv(folder / "test.csv")["prediction_id"].unique()
+    assert sorted(submission["prediction_id"]) == sorted(expected)
+    with pytest.raises(HarnessError, match=r"unlabelled test data .* no answers"):
+        rescore_run(again.run_id, _results(source))

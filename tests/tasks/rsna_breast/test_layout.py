@@ -12,7 +12,13 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from harness.api import DataError, DataProblem
 from harness.kit.file_checks import Opening
-from tasks.rsna_breast.layout import COLUMNS, LABEL_COLUMNS, check_layout, read_train_csv
+from tasks.rsna_breast.layout import (
+    COLUMNS,
+    LABEL_COLUMNS,
+    check_layout,
+    read_test_csv,
+    read_train_csv,
+)
 
 MAMMOGRAPHY_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.2"
 
@@ -290,3 +296,49 @@ def test_sample_opens_that_many_files_the_same_for_a_seed(tmp_path, pool_at_any_
     assert opened(2, seed=0) == first
     assert len(opened(3, seed=5)) == 3
     assert len(opened(100, seed=0)) == 4  # never more than exist
+
+
+def _test_folder(tmp_path: Path, rows: list[dict[str, object]], images: bool = True) -> Path:
+    """Kaggle's unlabelled layout: test.csv and test_images/<patient>/<image>.dcm (empty files:
+    read_test_csv reads the table, not the images)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(tmp_path / "test.csv", index=False)
+    for row in rows if images else []:
+        folder = tmp_path / "test_images" / str(row["patient_id"])
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{row['image_id']}.dcm").touch()
+    return tmp_path
+
+
+TEST_ROW = {
+    "site_id": 2,
+    "patient_id": 10008,
+    "image_id": 736471439,
+    "laterality": "L",
+    "view": "MLO",
+    "age": 81,
+    "implant": 0,
+    "machine_id": 21,
+    "prediction_id": "10008_L",
+}
+
+
+def test_read_test_csv_gives_a_holdout_views_columns_without_density(tmp_path):
+    table = read_test_csv(_test_folder(tmp_path, [TEST_ROW, {**TEST_ROW, "image_id": 1}]))
+
+    assert list(table.columns) == [
+        *(c for c in COLUMNS if c not in LABEL_COLUMNS),
+        "path",
+        "prediction_id",
+    ]
+    assert table["density"].isna().all()  # Kaggle's test.csv has none
+    assert table["path"].iloc[0] == str(tmp_path / "test_images" / "10008" / "736471439.dcm")
+    assert table["prediction_id"].tolist() == ["10008_L", "10008_L"]
+
+
+def test_read_test_csv_names_missing_columns_and_missing_images(tmp_path):
+    without_age = {k: v for k, v in TEST_ROW.items() if k != "age"}
+    with pytest.raises(DataError, match=r"test\.csv.*missing column\(s\) age"):
+        read_test_csv(_test_folder(tmp_path / "a", [without_age]))
+    with pytest.raises(DataError, match=r"1 image file\(s\) of test\.csv are not there"):
+        read_test_csv(_test_folder(tmp_path / "b", [TEST_ROW], images=False))
