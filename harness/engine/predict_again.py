@@ -83,6 +83,11 @@ def _source(args: PredictArgs) -> RunRecord:
     run_dir = find_run(args.run, Path(args.results_dir))
     source = RunRecord.load(run_dir / RECORD_FILE)
     saved = run_dir / ARTIFACTS_DIR
+    if source.source_run_id:
+        raise HarnessError(
+            f"run {source.run_id} is itself a harness predict run and trained nothing; predict "
+            f"from its source, run={source.source_run_id}"
+        )
     if "fit" not in source.phases or not saved.is_dir() or not any(saved.iterdir()):
         how = (
             "its fit did not finish"

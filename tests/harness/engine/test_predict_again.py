@@ -102,6 +102,12 @@ def test_predicting_the_source_data_again_scores_its_holdout_with_the_source_sco
     )
     assert list(sections["predict"].runs["run_id"]) == [again.run_id]
 
+    # Refused: the rows the source trained on, and a predict run as a source.
+    with pytest.raises(HarnessError, match=r"rows=all on run .* would score the rows it trained"):
+        _predict(f"run={source.run_id}", f"results_dir={_results(source)}", "rows=all")
+    with pytest.raises(HarnessError, match=rf"predict from its source, run={source.run_id}"):
+        _predict(f"run={again.run_id}", f"results_dir={_results(source)}")
+
 
 def test_new_data_is_predicted_in_full_by_what_the_source_learnt(
     source: RunRecord, second_seed: Path, tiny_breast_root: Path
