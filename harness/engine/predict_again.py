@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.api import Budget, HarnessError
+from harness.api import Budget, HarnessError, Solution
 from harness.engine.budgets import BUDGETS, get_budget
 from harness.engine.config import (
     ConfigError,
@@ -78,8 +78,9 @@ def parse_predict_args(args: list[str]) -> PredictArgs:
     return parsed
 
 
-def _source(args: PredictArgs) -> RunRecord:
-    """The source run's record, refused unless its fit saved a solution that loads here."""
+def _source(args: PredictArgs) -> tuple[RunRecord, type[Solution]]:
+    """The source run's record and solution class, refused unless its fit saved a solution
+    that loads here."""
     run_dir = find_run(args.run, Path(args.results_dir))
     source = RunRecord.load(run_dir / RECORD_FILE)
     saved = run_dir / ARTIFACTS_DIR
@@ -105,7 +106,7 @@ def _source(args: PredictArgs) -> RunRecord:
             f"installed version is {solution_cls.version}, which may not load it: install "
             f"{source.solution_version} again, or make a new run"
         )
-    return source
+    return source, solution_cls
 
 
 def _data(args: PredictArgs, source: RunRecord) -> DataConfig:
@@ -150,9 +151,8 @@ def _rows(asked: str, same_data: bool, source: RunRecord, split_version: str) ->
 def plan_predict(args: PredictArgs, budgets: Mapping[str, Budget] = BUDGETS) -> RunPlan:
     """The predict-only plan of ``args`` (``budget=`` looked up in ``budgets``); ``plan.cfg``
     is the run config it records."""
-    source = _source(args)
+    source, solution_cls = _source(args)
     task = load_task(source.task)
-    solution_cls = load_solution(source.task, source.solution)
     budget = _budget(args, source, budgets)
     solution_config = merge_overrides(
         solution_cls.config_class, [source.config.get("solution", {})], [], where="solution"

@@ -62,18 +62,12 @@ TRAIN_CSV = "train.csv"
 IMAGE_DIR = "train_images"
 TEST_CSV = "test.csv"
 TEST_IMAGE_DIR = "test_images"
-TEST_COLUMNS: tuple[str, ...] = (
-    "site_id",
-    "patient_id",
-    "image_id",
-    "laterality",
-    "view",
-    "age",
-    "implant",
-    "machine_id",
+TEST_COLUMNS: tuple[str, ...] = tuple(
+    c for c in COLUMNS if c not in LABEL_COLUMNS and c != "density"
 )
-"""The columns of Kaggle's test.csv that a holdout view also has (it adds prediction_id; it has
-no ``density``, which a view of the hidden test therefore shows as missing)."""
+"""The columns of Kaggle's test.csv that a holdout view also has: train.csv's without the
+labels and ``density`` (test.csv adds prediction_id; a view of the hidden test shows density as
+missing)."""
 LATERALITIES: tuple[str, ...] = ("L", "R")
 
 _DOWNLOAD_FIX = (
