@@ -6,14 +6,13 @@ the GPU too). ``tests/benchmarks/decode_table.py`` prints the same comparison as
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
 
 from harness.kit.imaging.dali_decode import DicomDecoder
 from harness.kit.imaging.dicom import DicomImage, read_dicom
-from tasks.rsna_breast.synthetic import BreastSynthConfig, synthesize
+from tests.benchmarks.decode_table import write_mammograms
 
 N_IMAGES, HEIGHT, WIDTH = 8, 2048, 1024
 BATCH_SIZE, THREADS, ROUNDS = 8, 2, 3
@@ -23,16 +22,7 @@ pytestmark = pytest.mark.benchmark(group=f"decode {N_IMAGES} J2K {HEIGHT}x{WIDTH
 
 @pytest.fixture(scope="module")
 def j2k_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    root = tmp_path_factory.mktemp("j2k")
-    config = BreastSynthConfig(
-        n_patients=math.ceil(N_IMAGES / 4),
-        height=HEIGHT,
-        width=WIDTH,
-        jpeg2000_fraction=1.0,
-        jpeg_lossless_fraction=0.0,
-    )
-    synthesize(root, config, seed=0)
-    return sorted((root / "train_images").rglob("*.dcm"))[:N_IMAGES]
+    return write_mammograms(tmp_path_factory.mktemp("j2k"), N_IMAGES, HEIGHT, WIDTH)
 
 
 def test_pydicom_decode(benchmark, j2k_files: list[Path]) -> None:

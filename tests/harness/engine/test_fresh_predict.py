@@ -12,31 +12,12 @@ from harness.api import Budget
 from harness.engine.budgets import BUDGETS
 from harness.engine.config import ConfigError, parse_run_overrides
 from harness.engine.record import ARTIFACTS_DIR, RECORD_FILE, RunRecord
-from harness.engine.runner import execute
 from harness.kit.artefacts import PICKLE_FILE
 
 pytestmark = pytest.mark.usefixtures("test_solutions")
 
 SMOKE = BUDGETS["smoke"]
 OFFLINE = "network access during predict is not allowed (offline, as Kaggle's code competitions"
-
-
-def _run(
-    tmp_path: Path, root: Path, solution: str, *extra: str, budget: Budget = SMOKE
-) -> RunRecord:
-    cfg, _, solution_args = parse_run_overrides(
-        [
-            "task=rsna-breast",
-            f"solution={solution}",
-            f"budget={budget.name}",
-            f"results_dir={tmp_path / 'results'}",
-            f"data.root={root}",
-            "bootstrap=0",
-            *extra,
-        ],
-        {budget.name: budget},
-    )
-    return execute(cfg, budget, solution_args, progress=lambda _msg: None)
 
 
 @pytest.fixture
@@ -59,12 +40,12 @@ def test_offline_without_a_fresh_process_is_refused_before_the_run() -> None:
 
 
 def test_state_saved_by_fit_reaches_a_fresh_predict_process_and_save_load_are_timed(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path, tiny_breast_root: Path, run_breast: Callable[..., RunRecord]
 ) -> None:
-    record = _run(
-        tmp_path,
+    record = run_breast(
+        tmp_path / "results",
         tiny_breast_root,
-        "stateful",
+        "solution=stateful",
         "fresh_predict=true",
         "solution.save_sleep_s=1.5",
         "solution.load_sleep_s=1.5",
@@ -83,9 +64,9 @@ def test_state_saved_by_fit_reaches_a_fresh_predict_process_and_save_load_are_ti
 
 
 def test_without_fresh_predict_one_process_runs_every_phase(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path, tiny_breast_root: Path, run_breast: Callable[..., RunRecord]
 ) -> None:
-    record = _run(tmp_path, tiny_breast_root, "stateful")
+    record = run_breast(tmp_path / "results", tiny_breast_root, "solution=stateful")
 
     assert record.status == "ok", record.error
     assert not record.fresh_predict and not record.offline_predict
@@ -94,9 +75,11 @@ def test_without_fresh_predict_one_process_runs_every_phase(
 
 
 def test_state_that_save_does_not_carry_fails_predict_with_a_clear_message(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path, tiny_breast_root: Path, run_breast: Callable[..., RunRecord]
 ) -> None:
-    record = _run(tmp_path, tiny_breast_root, "unsaved", "fresh_predict=true")
+    record = run_breast(
+        tmp_path / "results", tiny_breast_root, "solution=unsaved", "fresh_predict=true"
+    )
 
     assert record.status == "failed"
     assert record.failed_phase == "predict"
@@ -107,9 +90,11 @@ def test_state_that_save_does_not_carry_fails_predict_with_a_clear_message(
 
 
 def test_a_lookup_at_predict_time_fails_offline_naming_the_phase(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path, tiny_breast_root: Path, run_breast: Callable[..., RunRecord]
 ) -> None:
-    record = _run(tmp_path, tiny_breast_root, "network", "fresh_predict=true")
+    record = run_breast(
+        tmp_path / "results", tiny_breast_root, "solution=network", "fresh_predict=true"
+    )
 
     assert (record.status, record.failed_phase) == ("failed", "predict")
     assert record.error.startswith(f"NetworkBlocked: {OFFLINE}")
@@ -117,11 +102,13 @@ def test_a_lookup_at_predict_time_fails_offline_naming_the_phase(
 
 
 def test_a_connect_at_predict_time_fails_offline_but_the_same_in_fit_is_allowed(
-    tmp_path: Path, tiny_breast_root: Path, listener: int
+    tmp_path: Path, tiny_breast_root: Path, listener: int, run_breast: Callable[..., RunRecord]
 ) -> None:
     address = ["solution.host=127.0.0.1", f"solution.port={listener}", "fresh_predict=true"]
-    in_predict = _run(tmp_path, tiny_breast_root, "network", *address)
-    in_fit = _run(tmp_path, tiny_breast_root, "network", *address, "solution.phase=fit")
+    in_predict = run_breast(tmp_path / "results", tiny_breast_root, "solution=network", *address)
+    in_fit = run_breast(
+        tmp_path / "results", tiny_breast_root, "solution=network", *address, "solution.phase=fit"
+    )
 
     assert in_predict.status == "failed" and in_predict.failed_phase == "predict"
     assert f"{OFFLINE} run): tried to connect to 127.0.0.1:{listener}" in in_predict.error
@@ -130,12 +117,12 @@ def test_a_connect_at_predict_time_fails_offline_but_the_same_in_fit_is_allowed(
 
 
 def test_offline_predict_false_lets_the_fresh_process_connect(
-    tmp_path: Path, tiny_breast_root: Path, listener: int
+    tmp_path: Path, tiny_breast_root: Path, listener: int, run_breast: Callable[..., RunRecord]
 ) -> None:
-    record = _run(
-        tmp_path,
+    record = run_breast(
+        tmp_path / "results",
         tiny_breast_root,
-        "network",
+        "solution=network",
         "solution.host=127.0.0.1",
         f"solution.port={listener}",
         "fresh_predict=true",
@@ -148,23 +135,31 @@ def test_offline_predict_false_lets_the_fresh_process_connect(
 
 
 def test_a_budget_that_predicts_fresh_does_so_without_the_run_key(
-    tmp_path: Path, tiny_breast_root: Path, make_budget: Callable[..., Budget]
+    tmp_path: Path,
+    tiny_breast_root: Path,
+    make_budget: Callable[..., Budget],
+    run_breast: Callable[..., RunRecord],
 ) -> None:
     kaggle_like = make_budget("kaggle-like", fresh_predict=True)
-    record = _run(tmp_path, tiny_breast_root, "network", budget=kaggle_like)
+    record = run_breast(
+        tmp_path / "results", tiny_breast_root, "solution=network", budget=kaggle_like
+    )
 
     assert record.fresh_predict and record.offline_predict
     assert record.failed_phase == "predict" and OFFLINE in record.error
 
 
 def test_a_fresh_predict_past_its_limit_is_killed_and_recorded_as_timeout(
-    tmp_path: Path, tiny_breast_root: Path, make_budget: Callable[..., Budget]
+    tmp_path: Path,
+    tiny_breast_root: Path,
+    make_budget: Callable[..., Budget],
+    run_breast: Callable[..., RunRecord],
 ) -> None:
     tiny = make_budget("tiny", predict_s=2)
-    record = _run(
-        tmp_path,
+    record = run_breast(
+        tmp_path / "results",
         tiny_breast_root,
-        "stateful",
+        "solution=stateful",
         "fresh_predict=true",
         "solution.predict_sleep_s=120",
         budget=tiny,

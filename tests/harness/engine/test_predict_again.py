@@ -4,6 +4,7 @@ real sqlite MLflow store and real DICOM data."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 from harness.api import HarnessError
 from harness.cli import app
 from harness.engine.budgets import BUDGETS
-from harness.engine.config import ConfigError, parse_run_overrides
+from harness.engine.config import ConfigError
 from harness.engine.datasets import synth_config, synthesize
 from harness.engine.predict_again import parse_predict_args, plan_predict
 from harness.engine.record import RunRecord
@@ -22,7 +23,7 @@ from harness.engine.registry import load_task
 from harness.engine.report.collect import collect_runs
 from harness.engine.report.sections import read_sections
 from harness.engine.rescore import rescore_run
-from harness.engine.runner import execute, execute_plan, start_run
+from harness.engine.runner import execute_plan, start_run
 from tasks.rsna_breast.layout import TEST_COLUMNS
 from tasks.rsna_breast.metric import pfbeta
 
@@ -31,20 +32,11 @@ pytestmark = pytest.mark.usefixtures("test_solutions")
 SMOKE = BUDGETS["smoke"]
 
 
-def _source(results: Path, root: Path, *extra: str) -> RunRecord:
+def _stateful(
+    run_breast: Callable[..., RunRecord], results: Path, root: Path, *extra: str
+) -> RunRecord:
     """A finished run of ``stateful`` (it learns the training prevalence and predicts it)."""
-    cfg, _, solution_args = parse_run_overrides(
-        [
-            "task=rsna-breast",
-            "solution=stateful",
-            "budget=smoke",
-            f"results_dir={results}",
-            f"data.root={root}",
-            "bootstrap=50",
-            *extra,
-        ]
-    )
-    record = execute(cfg, SMOKE, solution_args, progress=lambda _line: None)
+    record = run_breast(results, root, "solution=stateful", "bootstrap=50", *extra)
     assert record.status == "ok", record.error
     return record
 
@@ -64,8 +56,13 @@ def second_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def source(tmp_path: Path, tiny_breast_root: Path, test_solutions: Path) -> RunRecord:
-    return _source(tmp_path / "results", tiny_breast_root, "fresh_predict=true")
+def source(
+    tmp_path: Path,
+    tiny_breast_root: Path,
+    test_solutions: Path,
+    run_breast: Callable[..., RunRecord],
+) -> RunRecord:
+    return _stateful(run_breast, tmp_path / "results", tiny_breast_root, "fresh_predict=true")
 
 
 def _results(record: RunRecord) -> Path:
@@ -151,9 +148,9 @@ def test_new_data_is_predicted_in_full_by_what_the_source_learnt(
 
 
 def test_a_run_that_predicted_in_its_fit_process_saved_nothing_and_is_refused(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path, tiny_breast_root: Path, run_breast: Callable[..., RunRecord]
 ) -> None:
-    unsaved = _source(tmp_path / "results", tiny_breast_root)
+    unsaved = _stateful(run_breast, tmp_path / "results", tiny_breast_root)
     with pytest.raises(HarnessError, match=r"no saved solution .* fresh_predict=true"):
         _predict(f"run={unsaved.run_id}", f"results_dir={tmp_path / 'results'}")
 

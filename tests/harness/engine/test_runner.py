@@ -17,7 +17,7 @@ from harness.api import Budget, HarnessError
 from harness.engine.budgets import BUDGETS
 from harness.engine.config import parse_run_overrides
 from harness.engine.datasets import synth_config, synthesize
-from harness.engine.observe import LineObserver, RunObserver
+from harness.engine.observe import LineObserver
 from harness.engine.record import RECORD_FILE, RunRecord
 from harness.engine.registry import load_task
 from harness.engine.runner import execute
@@ -43,29 +43,6 @@ class _ChildrenAtRunStart(LineObserver):
         self.new = [p.pid for p in now if p.pid not in self.before]
 
 
-def _run(
-    tmp_path: Path,
-    root: Path,
-    solution: str,
-    budget: Budget,
-    *extra: str,
-    watch: RunObserver | None = None,
-) -> RunRecord:
-    cfg, _, solution_args = parse_run_overrides(
-        [
-            "task=rsna-breast",
-            f"solution={solution}",
-            f"budget={budget.name}",
-            f"results_dir={tmp_path / 'results'}",
-            f"data.root={root}",
-            "bootstrap=50",
-            *extra,
-        ],
-        {budget.name: budget},
-    )
-    return execute(cfg, budget, solution_args, progress=watch or (lambda _msg: None))
-
-
 def test_a_budget_other_than_the_one_the_config_names_is_refused(tmp_path: Path) -> None:
     cfg, _, _ = parse_run_overrides(["task=rsna-breast", "solution=constant", "budget=smoke"])
     results = tmp_path / "results"
@@ -79,10 +56,16 @@ def _mlflow_run(tmp_path: Path, record: RunRecord):
     return client, client.get_run(record.mlflow_run_id)
 
 
-def test_ok_run_is_scored_recorded_and_tracked(tmp_path: Path, tiny_breast_root: Path) -> None:
+def test_ok_run_is_scored_recorded_and_tracked(
+    tmp_path: Path, tiny_breast_root: Path, run_breast: Callable[..., RunRecord]
+) -> None:
     watch = _ChildrenAtRunStart()
-    record = _run(
-        tmp_path, tiny_breast_root, "constant", BUDGETS["smoke"], "solution.value=0.5", watch=watch
+    record = run_breast(
+        tmp_path / "results",
+        tiny_breast_root,
+        "solution=constant",
+        "solution.value=0.5",
+        watch=watch,
     )
 
     assert record.status == "ok", record.error
@@ -130,10 +113,19 @@ def test_ok_run_is_scored_recorded_and_tracked(tmp_path: Path, tiny_breast_root:
 
 
 def test_phase_past_its_limit_is_killed_and_recorded_as_timeout(
-    tmp_path: Path, tiny_breast_root: Path, make_budget: Callable[..., Budget]
+    tmp_path: Path,
+    tiny_breast_root: Path,
+    make_budget: Callable[..., Budget],
+    run_breast: Callable[..., RunRecord],
 ) -> None:
     tiny = make_budget("tiny", fit_s=2)
-    record = _run(tmp_path, tiny_breast_root, "sleepy", tiny, "solution.sleep_s=120")
+    record = run_breast(
+        tmp_path / "results",
+        tiny_breast_root,
+        "solution=sleepy",
+        "solution.sleep_s=120",
+        budget=tiny,
+    )
 
     assert record.status == "timeout"
     assert record.failed_phase == "fit"
@@ -147,9 +139,11 @@ def test_phase_past_its_limit_is_killed_and_recorded_as_timeout(
 
 
 def test_crash_is_recorded_as_failed_with_the_traceback_in_the_log(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path, tiny_breast_root: Path, run_breast: Callable[..., RunRecord]
 ) -> None:
-    record = _run(tmp_path, tiny_breast_root, "crashing", BUDGETS["smoke"])
+    record = run_breast(
+        tmp_path / "results", tiny_breast_root, "solution=crashing", budget=BUDGETS["smoke"]
+    )
 
     assert record.status == "failed"
     assert record.failed_phase == "fit"
@@ -162,9 +156,11 @@ def test_crash_is_recorded_as_failed_with_the_traceback_in_the_log(
 
 
 def test_invalid_submission_is_recorded_with_the_validator_message(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path, tiny_breast_root: Path, run_breast: Callable[..., RunRecord]
 ) -> None:
-    record = _run(tmp_path, tiny_breast_root, "wrong-ids", BUDGETS["smoke"])
+    record = run_breast(
+        tmp_path / "results", tiny_breast_root, "solution=wrong-ids", budget=BUDGETS["smoke"]
+    )
 
     assert record.status == "invalid_submission"
     assert "nobody_L" in record.error
@@ -174,9 +170,11 @@ def test_invalid_submission_is_recorded_with_the_validator_message(
 
 
 def test_reports_and_facts_reach_mlflow_and_the_holdout_view_has_no_labels(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path, tiny_breast_root: Path, run_breast: Callable[..., RunRecord]
 ) -> None:
-    record = _run(tmp_path, tiny_breast_root, "reporting", BUDGETS["smoke"])
+    record = run_breast(
+        tmp_path / "results", tiny_breast_root, "solution=reporting", budget=BUDGETS["smoke"]
+    )
 
     assert record.status == "ok", record.error
     assert record.extra == {"threshold": 0.25}
@@ -192,7 +190,10 @@ def test_reports_and_facts_reach_mlflow_and_the_holdout_view_has_no_labels(
 
 
 def test_torch_imported_in_a_phase_is_seeded_and_limited_as_if_imported_first(
-    tmp_path: Path, tiny_breast_root: Path, plugin_site: PluginSite
+    tmp_path: Path,
+    tiny_breast_root: Path,
+    plugin_site: PluginSite,
+    run_breast: Callable[..., RunRecord],
 ) -> None:
     import torch
 
@@ -201,7 +202,13 @@ def test_torch_imported_in_a_phase_is_seeded_and_limited_as_if_imported_first(
         {"harness.solutions": {"rsna-breast/torch-in-fit": "fake_solutions:TorchInFitSolution"}},
         [FAKE_SOLUTIONS],
     )
-    record = _run(tmp_path, tiny_breast_root, "torch-in-fit", BUDGETS["smoke"], "seed=3")
+    record = run_breast(
+        tmp_path / "results",
+        tiny_breast_root,
+        "solution=torch-in-fit",
+        "seed=3",
+        budget=BUDGETS["smoke"],
+    )
 
     assert record.status == "ok", record.error
     assert record.extra == {
@@ -213,19 +220,24 @@ def test_torch_imported_in_a_phase_is_seeded_and_limited_as_if_imported_first(
 
 
 def test_gpu_budget_without_cuda_is_refused_before_anything_runs(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path, tiny_breast_root: Path, run_breast: Callable[..., RunRecord]
 ) -> None:
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     with pytest.raises(HarnessError, match="budget kaggle-p100 needs a CUDA GPU"):
-        _run(tmp_path, tiny_breast_root, "constant", BUDGETS["kaggle-p100"])
+        run_breast(
+            tmp_path / "results",
+            tiny_breast_root,
+            "solution=constant",
+            budget=BUDGETS["kaggle-p100"],
+        )
     assert not (tmp_path / "results" / "runs").exists()
 
 
 def test_a_run_process_that_dies_before_reading_its_tables_is_recorded_not_waited_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_breast: Callable[..., RunRecord]
 ) -> None:
     # Tables far larger than a pipe's 64 KiB buffer: they once went through the spawn pipe,
     # which the parent writes whole (keeping its read end open) before start() returns, so a
@@ -239,7 +251,9 @@ def test_a_run_process_that_dies_before_reading_its_tables_is_recorded_not_waite
     monkeypatch.setenv("PYTHONPATH", str(dying))  # the spawned run process starts with it
     finished: list[RunRecord] = []
     worker = threading.Thread(
-        target=lambda: finished.append(_run(tmp_path, root, "constant", BUDGETS["smoke"])),
+        target=lambda: finished.append(
+            run_breast(tmp_path / "results", root, "solution=constant", budget=BUDGETS["smoke"])
+        ),
         daemon=True,
     )
     worker.start()

@@ -17,12 +17,10 @@ import pytest
 
 from harness.api import Budget
 from harness.engine.budgets import BUDGETS
-from harness.engine.config import parse_run_overrides
 from harness.engine.datasets import synth_config, synthesize
 from harness.engine.record import RunRecord
 from harness.engine.registry import load_task
 from harness.engine.report import ReportFiles, build_report
-from harness.engine.runner import execute
 
 FAKE_SOLUTIONS = Path(__file__).parents[2] / "fake_solutions.py"
 BOOTSTRAP = 200
@@ -62,7 +60,9 @@ def _register(site: Path) -> None:
 
 @pytest.fixture(scope="session")
 def report_runs(
-    tmp_path_factory: pytest.TempPathFactory, make_budget: Callable[..., Budget]
+    tmp_path_factory: pytest.TempPathFactory,
+    make_budget: Callable[..., Budget],
+    run_breast: Callable[..., RunRecord],
 ) -> ReportRuns:
     """Seven runs on rsna-breast.
 
@@ -86,18 +86,7 @@ def report_runs(
         patch.syspath_prepend(str(site))
 
         def run(data: Path, budget: Budget, *args: str) -> RunRecord:
-            cfg, _, solution_args = parse_run_overrides(
-                [
-                    "task=rsna-breast",
-                    f"budget={budget.name}",
-                    f"results_dir={results}",
-                    f"data.root={data}",
-                    f"bootstrap={BOOTSTRAP}",
-                    *args,
-                ],
-                {budget.name: budget},
-            )
-            return execute(cfg, budget, solution_args, progress=lambda _msg: None)
+            return run_breast(results, data, f"bootstrap={BOOTSTRAP}", *args, budget=budget)
 
         smoke = BUDGETS["smoke"]
         records = {
