@@ -141,9 +141,7 @@ def test_phase_past_its_limit_is_killed_and_recorded_as_timeout(
 def test_crash_is_recorded_as_failed_with_the_traceback_in_the_log(
     tmp_path: Path, tiny_breast_root: Path, run_breast: Callable[..., RunRecord]
 ) -> None:
-    record = run_breast(
-        tmp_path / "results", tiny_breast_root, "solution=crashing", budget=BUDGETS["smoke"]
-    )
+    record = run_breast(tmp_path / "results", tiny_breast_root, "solution=crashing")
 
     assert record.status == "failed"
     assert record.failed_phase == "fit"
@@ -158,9 +156,7 @@ def test_crash_is_recorded_as_failed_with_the_traceback_in_the_log(
 def test_invalid_submission_is_recorded_with_the_validator_message(
     tmp_path: Path, tiny_breast_root: Path, run_breast: Callable[..., RunRecord]
 ) -> None:
-    record = run_breast(
-        tmp_path / "results", tiny_breast_root, "solution=wrong-ids", budget=BUDGETS["smoke"]
-    )
+    record = run_breast(tmp_path / "results", tiny_breast_root, "solution=wrong-ids")
 
     assert record.status == "invalid_submission"
     assert "nobody_L" in record.error
@@ -172,9 +168,7 @@ def test_invalid_submission_is_recorded_with_the_validator_message(
 def test_reports_and_facts_reach_mlflow_and_the_holdout_view_has_no_labels(
     tmp_path: Path, tiny_breast_root: Path, run_breast: Callable[..., RunRecord]
 ) -> None:
-    record = run_breast(
-        tmp_path / "results", tiny_breast_root, "solution=reporting", budget=BUDGETS["smoke"]
-    )
+    record = run_breast(tmp_path / "results", tiny_breast_root, "solution=reporting")
 
     assert record.status == "ok", record.error
     assert record.extra == {"threshold": 0.25}
@@ -251,9 +245,7 @@ def test_a_run_process_that_dies_before_reading_its_tables_is_recorded_not_waite
     monkeypatch.setenv("PYTHONPATH", str(dying))  # the spawned run process starts with it
     finished: list[RunRecord] = []
     worker = threading.Thread(
-        target=lambda: finished.append(
-            run_breast(tmp_path / "results", root, "solution=constant", budget=BUDGETS["smoke"])
-        ),
+        target=lambda: finished.append(run_breast(tmp_path / "results", root, "solution=constant")),
         daemon=True,
     )
     worker.start()
