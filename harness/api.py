@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origin
 
 if TYPE_CHECKING:  # annotations only: `harness list` and `--help` start without pandas
     import numpy as np
@@ -292,22 +292,38 @@ class Requirements:
     """True if it cannot run at all without a GPU."""
 
 
-class Solution(ABC):
-    """A competition solution as a plug-in: ``fit`` then ``predict``, each timed on its own."""
+ConfigT = TypeVar("ConfigT")
+
+
+class Solution(ABC, Generic[ConfigT]):
+    """A competition solution as a plug-in: ``fit`` then ``predict``, each timed on its own.
+
+    Its options are a dataclass named as the type argument, ``class Mine(Solution[MineConfig])``:
+    that is ``config_class``, and ``self.config`` is typed as it.
+    """
 
     name: ClassVar[str]
     version: ClassVar[str]
     tasks: ClassVar[tuple[str, ...]]
     config_class: ClassVar[type]
-    """Dataclass of the solution's options (``solution.*`` overrides), defaults = CPU sizes."""
+    """Dataclass of the solution's options (``solution.*`` overrides), defaults = CPU sizes;
+    taken from the type argument, or declared on a subclass written without one."""
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
     """Per budget name, the option values that size the solution for that budget."""
     requirements: ClassVar[Requirements] = Requirements()
 
-    def __init__(self, config: Any) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Solution and "config_class" not in vars(cls):
+                (config_class,) = get_args(base)
+                if isinstance(config_class, type):
+                    cls.config_class = config_class
+
+    def __init__(self, config: ConfigT) -> None:
         self.config = config
 
-    def prepare(self, train: DataView, ctx: RunContext) -> None:  # noqa: B027 - optional hook
+    def prepare(self, train: DataView, ctx: RunContext) -> None:
         """Decode and cache the training inputs (timed apart from ``fit``); optional."""
 
     @abstractmethod

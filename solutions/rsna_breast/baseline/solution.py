@@ -53,11 +53,10 @@ _GPU = {
 }
 
 
-class BaselineSolution(Solution):
+class BaselineSolution(Solution[BaselineConfig]):
     name = "baseline"
     version = "1.0"
     tasks = ("rsna-breast",)
-    config_class = BaselineConfig
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "contract": {"height": 32, "width": 24, "epochs": 1},
         "smoke": {"height": 64, "width": 48, "epochs": 8},
@@ -69,7 +68,6 @@ class BaselineSolution(Solution):
 
     def __init__(self, config: BaselineConfig) -> None:
         super().__init__(config)
-        self.config: BaselineConfig = config
         self.model: nn.Module | None = None
         self.fallback_probability = 0.0
         self.images = ViewImages(

@@ -197,11 +197,10 @@ class _FoldTrainer:
         return _FoldModel(self.features, self.net)
 
 
-class EffnetMetaSolution(Solution):
+class EffnetMetaSolution(Solution[EffnetMetaConfig]):
     name = "effnet-meta"
     version = "1.0"
     tasks = ("rsna-breast",)
-    config_class = EffnetMetaConfig
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         # timm's smallest EfficientNet: efficientnet_b0's many small ops run ~10x slower when
         # the 2 cores are shared, which left too few epochs for a from-scratch model to learn.
@@ -215,7 +214,6 @@ class EffnetMetaSolution(Solution):
 
     def __init__(self, config: EffnetMetaConfig) -> None:
         super().__init__(config)
-        self.config: EffnetMetaConfig = config
         self.fold_models: list[_FoldModel] = []
         self.fallback_probability = 0.0
         self.images = ViewImages(functools.partial(_view_images, size=config.image_size))

@@ -7,7 +7,7 @@ maximises validation pF1.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,16 +28,14 @@ from solutions.rsna_breast.ensemble.training import (
 )
 
 
-class EnsembleSolution(Solution):
+class EnsembleSolution(Solution[EnsembleConfig]):
     name = "ensemble"
     version = "1.0"
     tasks = ("rsna-breast",)
-    config_class = EnsembleConfig
-    presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS
+    presets = PRESETS
 
     def __init__(self, config: EnsembleConfig) -> None:
         super().__init__(config)
-        self.config: EnsembleConfig = config
         self.members: list[MemberResult] = []
         self.threshold = 0.5
         self.fallback_probability = 0.0

@@ -12,7 +12,6 @@ patient_overall probability is 1 - prod(1 - p) or its own head's (``overall``).
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -43,16 +42,14 @@ _PREDICT_RESERVE = 0.1
 """Share of the fit budget left unused as a safety margin."""
 
 
-class Seg25dGruSolution(Solution):
+class Seg25dGruSolution(Solution[Seg25dGruConfig]):
     name = "seg-2.5d-gru"
     version = "1.0"
     tasks = ("rsna-cervical",)
-    config_class = Seg25dGruConfig
-    presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS
+    presets = PRESETS
 
     def __init__(self, config: Seg25dGruConfig) -> None:
         super().__init__(config)
-        self.config: Seg25dGruConfig = config
         if config.overall not in ("noisy_or", "head"):
             raise HarnessError(
                 f"solution.overall must be 'noisy_or' or 'head', got {config.overall!r}"

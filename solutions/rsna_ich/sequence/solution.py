@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -59,16 +58,14 @@ _PRIOR_CLIP = 1e-4
 training split must not cost -log(1e-15) per holdout positive."""
 
 
-class SequenceSolution(Solution):
+class SequenceSolution(Solution[SequenceConfig]):
     name = "sequence"
     version = "1.0"
     tasks = ("rsna-ich",)
-    config_class = SequenceConfig
-    presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS
+    presets = PRESETS
 
     def __init__(self, config: SequenceConfig) -> None:
         super().__init__(config)
-        self.config: SequenceConfig = config
         self.cnns: list[SliceCnn] = []
         self.sequence_models: list[SliceSequenceModel] = []
         self.prior = np.full(len(SUBTYPES), 0.5)

@@ -18,7 +18,6 @@ and stops when another epoch would not fit in its share.
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -43,16 +42,14 @@ _BUDGET_SHARE = 0.9
 """Fraction of the remaining fit time shared among the remaining folds (the rest is slack)."""
 
 
-class SeresnextSolution(Solution):
+class SeresnextSolution(Solution[SeresnextConfig]):
     name = "seresnext"
     version = "1.0"
     tasks = ("rsna-ich",)
-    config_class = SeresnextConfig
-    presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS
+    presets = PRESETS
 
     def __init__(self, config: SeresnextConfig) -> None:
         super().__init__(config)
-        self.config: SeresnextConfig = config
         self.fold_models: list[torch.nn.Module] = []
         self.prior = np.full(len(SUBTYPES), 0.5)
         self.unreadable = 0

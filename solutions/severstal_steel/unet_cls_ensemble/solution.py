@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -45,16 +44,14 @@ from tasks.severstal_steel.layout import CLASS_IDS
 from tasks.severstal_steel.submission import ID_COLUMN, pair_id
 
 
-class UnetClsEnsembleSolution(Solution):
+class UnetClsEnsembleSolution(Solution[UnetClsEnsembleConfig]):
     name = "unet-cls-ensemble"
     version = "1.0"
     tasks = ("severstal-steel",)
-    config_class = UnetClsEnsembleConfig
-    presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS
+    presets = PRESETS
 
     def __init__(self, config: UnetClsEnsembleConfig) -> None:
         super().__init__(config)
-        self.config: UnetClsEnsembleConfig = config
         self.classifier: nn.Module | None = None
         self.segmenters: list[nn.Module] = []
         per_class: dict[str, Sequence[float]] = {

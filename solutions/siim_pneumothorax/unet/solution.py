@@ -9,8 +9,6 @@ removed, SIIM relative RLE; an unreadable image is predicted empty.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import numpy as np
 import pandas as pd
 import torch
@@ -28,16 +26,14 @@ _STRIDE = 32
 """smp encoders downsample 5 times: sides must be multiples of 32."""
 
 
-class UnetSolution(Solution):
+class UnetSolution(Solution[UnetConfig]):
     name = "unet"
     version = "1.0"
     tasks = ("siim-pneumothorax",)
-    config_class = UnetConfig
-    presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS
+    presets = PRESETS
 
     def __init__(self, config: UnetConfig) -> None:
         super().__init__(config)
-        self.config: UnetConfig = config
         self.models: list[TrainedModel] = []
         self.threshold = config.threshold
         self.min_area = config.min_area

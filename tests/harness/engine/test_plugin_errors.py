@@ -44,11 +44,10 @@ class OnlyFit:
         pass
 
 
-class NoPredict(Solution):
+class NoPredict(Solution[Options]):
     name = "no-predict"
     version = "0"
     tasks = ("rsna-breast",)
-    config_class = Options
 
     def fit(self, train, ctx):
         pass
@@ -65,11 +64,10 @@ class Lookalike:  # both methods, but not a harness.api.Solution
         pass
 
 
-class Fine(Solution):
+class Fine(Solution[Options]):
     name = "x"
     version = "0"
     tasks = ("no-such-task", "rsna-brest")
-    config_class = Options
 
     def fit(self, train, ctx):
         pass

@@ -22,11 +22,10 @@ class _Config:
     size = 3
 
 
-class _Fitted(Solution):
+class _Fitted(Solution[_Config]):
     name = "fitted"
     version = "0"
     tasks = ()
-    config_class = _Config
 
     def __init__(self, config: _Config) -> None:
         super().__init__(config)

@@ -22,11 +22,10 @@ class ProbeOptions:
     ``met`` says whether they were."""
 
 
-class ProbeSolution(Solution):
+class ProbeSolution(Solution[ProbeOptions]):
     name = "probe"
     version = "0.1"
     tasks = ("rsna-breast",)
-    config_class = ProbeOptions
 
     def fit(self, train: DataView, ctx: RunContext) -> None:
         devices = os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>")

@@ -33,16 +33,14 @@ class IntensityConfig:
     """Inverse regularisation strength of the logistic regression."""
 
 
-class IntensitySolution(Solution):
+class IntensitySolution(Solution[IntensityConfig]):
     name = "intensity"
     version = "0.1.0"
     tasks = ("rsna-breast",)
-    config_class = IntensityConfig
     presets: ClassVar[dict[str, dict[str, Any]]] = {"contract": {"c": 0.5}}
 
     def __init__(self, config: IntensityConfig) -> None:
         super().__init__(config)
-        self.config: IntensityConfig = config
         self.model: Pipeline | None = None
         self.train_features: np.ndarray | None = None
 
