@@ -55,7 +55,13 @@ from pydicom.encaps import generate_frames
 from pydicom.uid import UID, JPEG2000Lossless, JPEGLosslessSV1
 
 from harness.api import HarnessError
-from harness.kit.imaging.dicom import DicomImage, DicomReadError, pixel_array, read_dataset
+from harness.kit.imaging.dicom import (
+    DicomImage,
+    DicomReadError,
+    HeaderFacts,
+    pixel_array,
+    read_dataset,
+)
 from harness.kit.imaging.fallback_pool import PydicomPool
 
 try:
@@ -107,7 +113,7 @@ class DecodeStats:
 
 
 @dataclass
-class DeviceImage:
+class DeviceImage(HeaderFacts):
     """A decoded DICOM image as a torch tensor, for preprocessing where it was decoded."""
 
     pixels: torch.Tensor
@@ -115,10 +121,6 @@ class DeviceImage:
     header: pydicom.Dataset
     """The dataset without Pixel Data, as in DicomImage."""
     path: Path
-
-    @property
-    def photometric(self) -> str:
-        return str(self.header.get("PhotometricInterpretation", ""))
 
 
 @dataclass

@@ -48,18 +48,10 @@ def refetch_error(path: str | os.PathLike[str], reason: str) -> DicomReadError:
     return DicomReadError(path, reason, _REFETCH)
 
 
-@dataclass
-class DicomImage:
-    """A decoded DICOM image.
+class HeaderFacts:
+    """What a decoded image's ``header`` (its dataset without Pixel Data) tells of it."""
 
-    ``header`` is the dataset without its Pixel Data element, so that the encoded bytes are not
-    kept in memory next to the decoded ``pixels``.
-    """
-
-    pixels: np.ndarray
-    """Stored values as decoded by pydicom (before any modality or VOI LUT)."""
     header: pydicom.Dataset
-    path: Path
 
     @property
     def photometric(self) -> str:
@@ -70,6 +62,20 @@ class DicomImage:
     def transfer_syntax(self) -> str:
         """Transfer Syntax UID of the file, e.g. '1.2.840.10008.1.2.4.90' (JPEG 2000 lossless)."""
         return str(self.header.file_meta.get("TransferSyntaxUID", ""))
+
+
+@dataclass
+class DicomImage(HeaderFacts):
+    """A decoded DICOM image.
+
+    ``header`` is the dataset without its Pixel Data element, so that the encoded bytes are not
+    kept in memory next to the decoded ``pixels``.
+    """
+
+    pixels: np.ndarray
+    """Stored values as decoded by pydicom (before any modality or VOI LUT)."""
+    header: pydicom.Dataset
+    path: Path
 
 
 def read_header(path: str | os.PathLike[str], *, require_pixels: bool = False) -> pydicom.Dataset:
