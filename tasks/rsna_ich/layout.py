@@ -32,6 +32,7 @@ from harness.kit.imaging.dicom import DicomReadError, read_dicom
 from harness.kit.imaging.dicom_tags import read_header_tags
 from harness.kit.layout import check_prelude, csv_lines, find_files, read_label_csv, require_root
 from harness.kit.task import Layout
+from tasks.rsna_ich.label_ids import split_ids
 
 SUBTYPES: tuple[str, ...] = (
     "epidural",
@@ -143,50 +144,30 @@ def read_labels(csv_path: Path) -> pd.DataFrame:
     return labels_by_image(frame, str(csv_path))
 
 
-def _sorted_codes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(values, sort=True)`` in Arrow: each value's code in the sorted uniques,
-    and the uniques (as Python strings: there are a sixth as many as values). pandas turned the
-    4.5M values into Python strings to sort them."""
-    encoded = pc.dictionary_encode(values)
-    codes, order = _codes_in_sorted_uniques(encoded)
-    uniques = np.asarray(encoded.dictionary.take(pa.array(order)).to_pylist(), dtype=object)
-    return codes, uniques
-
-
-def _codes_in_sorted_uniques(encoded: pa.DictionaryArray) -> tuple[np.ndarray, np.ndarray]:
-    """Each value's code in the sorted dictionary of ``encoded``, and that sorting order."""
-    order = pc.sort_indices(encoded.dictionary).to_numpy()
-    rank = np.empty(len(order) + 1, dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    rank[-1] = len(order)  # index -1: a null
-    return rank[encoded.indices.to_numpy(zero_copy_only=False)], order
-
-
 def _sort_codes(values: pa.Array) -> np.ndarray:
     """Integers that sort as ``values`` do, nulls last (as pandas sorts them)."""
     encoded = pc.dictionary_encode(values)
-    codes, _ = _codes_in_sorted_uniques(
-        pa.DictionaryArray.from_arrays(encoded.indices.fill_null(-1), encoded.dictionary)
-    )
-    return codes
+    order = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(order) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = len(order)  # a null's index, filled with -1
+    return rank[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
 
 
 def labels_by_image(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     """``read_labels`` of a csv already read and checked by ``_label_problems``.
 
     The 4.5M rows of the full csv stay in Arrow strings and integer arrays (no Python string
-    per row, no pivot): each row's ID is parsed by Arrow into an image code and a subtype code,
-    which also find the repeated rows, and fill one (images x 6) grid.
+    per row, no pivot): each row's ID is parsed by Arrow into an image code and a subtype code
+    (``split_ids``, a million rows at a time), which fill one (images x 6) grid. Only the rows
+    of a repeated ID are compared for conflicting labels.
     """
-    parts = pc.extract_regex(_arrow(frame["ID"]), _ID_GROUPS)
-    image_codes, image_ids = _sorted_codes(pc.struct_field(parts, "image"))
-    subtype_codes = pc.index_in(pc.struct_field(parts, "subtype"), pa.array(SUBTYPES))
-    subtype_codes = subtype_codes.to_numpy(zero_copy_only=False)
-    del parts
-    keep = _unique_rows(frame, image_codes * len(SUBTYPES) + subtype_codes, where)
+    image_codes, image_ids, subtype_codes = split_ids(_arrow(frame["ID"]), _ID_GROUPS, SUBTYPES)
+    cells = image_codes.astype(np.int64) * len(SUBTYPES) + subtype_codes
+    del image_codes, subtype_codes
+    _raise_conflicts(frame, cells, len(image_ids) * len(SUBTYPES), where)
     grid = np.full((len(image_ids), len(SUBTYPES)), -1, dtype=np.int8)
-    labels = frame["Label"].to_numpy(dtype=np.int8)
-    grid[image_codes[keep], subtype_codes[keep]] = labels[keep]
+    grid.reshape(-1)[cells] = frame["Label"].to_numpy(dtype=np.int8)  # repeats agree
     incomplete = (grid < 0).any(axis=1)
     if incomplete.any():
         examples = [
@@ -200,6 +181,15 @@ def labels_by_image(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     wide = pd.DataFrame(grid.astype(np.int64), columns=list(SUBTYPES))
     wide.insert(0, "image_id", np.asarray(image_ids, dtype=object))
     return wide
+
+
+def _raise_conflicts(frame: pd.DataFrame, cells: np.ndarray, n_cells: int, where: str) -> None:
+    """DataError (``_unique_rows``'s) where rows with one ID, ``cells`` coding each row's ID
+    as an integer below ``n_cells``, have different labels; the rows of IDs that occur once
+    are not sorted, nor copied."""
+    repeated = np.flatnonzero(np.bincount(cells, minlength=n_cells)[cells] > 1)
+    if len(repeated):
+        _unique_rows(frame.iloc[repeated], cells[repeated], where)
 
 
 def read_headers(root: Path, relative: Sequence[str]) -> pd.DataFrame:
