@@ -2,8 +2,8 @@
 
 The full csv has 4,516,818 IDs. Splitting them all at once into image and subtype strings
 (Arrow's regex extraction) held two more string columns of that length, 215 MB at the peak of
-``harness data check``; slice by slice only a million rows' strings exist at a time, and what
-is kept is an int32 image code and an int8 subtype code per row.
+``harness data check``; slice by slice only a quarter of a million rows' strings exist at a
+time, and what is kept is an int32 image code and an int8 subtype code per row.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-SLICE_ROWS = 1 << 20
+SLICE_ROWS = 1 << 18
 
 
 def split_ids(

@@ -159,10 +159,10 @@ def labels_by_image(frame: pd.DataFrame, where: str) -> pd.DataFrame:
 
     The 4.5M rows of the full csv stay in Arrow strings and integer arrays (no Python string
     per row, no pivot): each row's ID is parsed by Arrow into an image code and a subtype code
-    (``split_ids``, a million rows at a time), which fill one (images x 6) grid. Only the rows
+    (``split_ids``, a slice of rows at a time), which fill one (images x 6) grid. Only the rows
     of a repeated ID are compared for conflicting labels.
     """
-    image_codes, image_ids, subtype_codes = split_ids(_arrow(frame["ID"]), _ID_GROUPS, SUBTYPES)
+    image_codes, image_ids, subtype_codes = split_ids(pa.array(frame["ID"]), _ID_GROUPS, SUBTYPES)
     cells = image_codes.astype(np.int64) * len(SUBTYPES) + subtype_codes
     del image_codes, subtype_codes
     _raise_conflicts(frame, cells, len(image_ids) * len(SUBTYPES), where)
