@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from harness.api import DataError, DataProblem
+from harness.kit.arrow_csv import read_plain_csv
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.kit.file_index import FileIndex, cached_table
 from harness.kit.imaging.ct import slice_geometry, to_hu
@@ -318,7 +319,11 @@ def check_layout(
 
 
 def _read_csv(csv_path: Path) -> pd.DataFrame:
-    # Arrow strings: the full csv's 4.5M IDs as Python objects would take gigabytes.
+    # Arrow strings: the full csv's 4.5M IDs as Python objects would take gigabytes. Arrow's
+    # reader where it reads what pandas would; pandas (and its errors) for any other file.
+    frame = read_plain_csv(csv_path, {"ID": pa.string(), "Label": pa.int64()})
+    if frame is not None:
+        return frame
     return read_label_csv(csv_path, _DOWNLOAD_FIX, dtype={"ID": "string[pyarrow]"})
 
 
