@@ -413,7 +413,7 @@ def start_run(results: Path, tracking_uri: str | None, offline: bool) -> str:
         check_reachable(tracking_uri)
     settle_orphans(results)
     if not offline:
-        import_client_in_background()
+        import_client_in_background(tracking_uri)
     return tracking_uri
 
 

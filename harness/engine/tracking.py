@@ -113,9 +113,11 @@ _client_import: threading.Thread | None = None
 """The import started by ``import_client_in_background``; ``open_client`` waits for it."""
 
 
-def import_client_in_background() -> None:
+def import_client_in_background(tracking_uri: str) -> None:
     """Import MLflow's client (about a second) on a thread while the runner loads the data, so
-    that creating the MLflow run afterwards does not wait for the import.
+    that creating the MLflow run afterwards does not wait for the import; for a sqlite
+    ``tracking_uri`` its store too (SQLAlchemy and Alembic: 0.9 s more, which creating the run
+    waited for at rsna-ich's full size).
 
     Nothing else may import MLflow until ``open_client`` has waited for the thread: two threads
     importing MLflow's circular modules at once can see one half-initialised (ImportError). The
@@ -123,14 +125,22 @@ def import_client_in_background() -> None:
     """
     global _client_import
     if _client_import is None:
-        _client_import = threading.Thread(target=_import_client, name="mlflow-import", daemon=True)
+        _client_import = threading.Thread(
+            target=_import_client,
+            args=(tracking_uri.startswith("sqlite:"),),
+            name="mlflow-import",
+            daemon=True,
+        )
         _client_import.start()
 
 
-def _import_client() -> None:
+def _import_client(sqlite: bool) -> None:
     with contextlib.suppress(ImportError):  # the main thread's own import reports it
         import mlflow.entities
-        import mlflow.tracking  # noqa: F401
+        import mlflow.tracking
+
+        if sqlite:
+            import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
 
 
 def open_client(tracking_uri: str) -> MlflowClient:

@@ -32,6 +32,7 @@ import pandas as pd
 from harness.api import DataProblem
 from harness.kit.file_checks import HEADER_CHUNK, Checked, check_files, default_workers
 from harness.kit.locks import exclusive
+from harness.kit.stat_files import stat_files
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,11 @@ class FileIndex:
     ) -> IndexedRows:
         """The index's rows for the files ``relative`` (paths under ``root``), bringing the
         index up to date first: files whose size or mtime differ from the index's are read
-        again, in ``workers`` processes (default: the CPUs this process may use, at most 16)."""
+        again, in ``workers`` processes (default: the CPUs this process may use, at most 16),
+        which also share the stat'ing of the files."""
         paths = np.asarray(relative, dtype=object)
-        size, mtime = _stat(root, paths)
+        workers = workers or default_workers()
+        size, mtime = stat_files(root, paths, workers)
         folder = index_dir(root)
         stored_file = folder / f"{self.name}-v{self.version}.parquet"
         with exclusive(folder / f"{self.name}.lock", f"the {self.name} index of {root}"):
@@ -111,7 +114,7 @@ class FileIndex:
             kept = stored.iloc[at[fresh]].reset_index(drop=True)
             kept["path"] = paths[fresh]
             stale = np.flatnonzero(~fresh)
-            read, problems = self._read(root, paths[stale], workers or default_workers())
+            read, problems = self._read(root, paths[stale], workers)
             read_ok = np.ones(len(stale), dtype=bool)
             read_ok[list(problems)] = False
             new = read.loc[read_ok].reset_index(drop=True)
@@ -159,21 +162,6 @@ def _read_checked(read: RowReader, path: Path) -> Checked[dict[str, object]]:
     if isinstance(found, DataProblem):
         return Checked((found,))
     return Checked(value=found)
-
-
-def _stat(root: Path, paths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Size and mtime (ns) of each file; -1 for one that cannot be stat'ed (always re-read,
-    which reports why)."""
-    size = np.full(len(paths), -1, dtype=np.int64)
-    mtime = np.full(len(paths), -1, dtype=np.int64)
-    prefix = f"{root}{os.sep}"
-    for i, path in enumerate(paths):
-        try:
-            found = os.stat(prefix + path)
-        except OSError:
-            continue
-        size[i], mtime[i] = found.st_size, found.st_mtime_ns
-    return size, mtime
 
 
 def cached_table(

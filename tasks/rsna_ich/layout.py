@@ -14,6 +14,7 @@ the first.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from functools import partial
@@ -25,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from harness.api import DataError, DataProblem
+from harness.kit.arrow_csv import read_plain_csv
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, files_per_chunk
 from harness.kit.file_index import FileIndex, cached_table
 from harness.kit.imaging.ct import slice_geometry, to_hu
@@ -32,6 +34,7 @@ from harness.kit.imaging.dicom import DicomReadError, read_dicom
 from harness.kit.imaging.dicom_tags import read_header_tags
 from harness.kit.layout import check_prelude, csv_lines, find_files, read_label_csv, require_root
 from harness.kit.task import Layout
+from tasks.rsna_ich.label_ids import split_ids
 
 SUBTYPES: tuple[str, ...] = (
     "epidural",
@@ -143,35 +146,30 @@ def read_labels(csv_path: Path) -> pd.DataFrame:
     return labels_by_image(frame, str(csv_path))
 
 
-def _sorted_codes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(values, sort=True)`` in Arrow: each value's code in the sorted uniques,
-    and the uniques (as Python strings: there are a sixth as many as values). pandas turned the
-    4.5M values into Python strings to sort them."""
+def _sort_codes(values: pa.Array) -> np.ndarray:
+    """Integers that sort as ``values`` do, nulls last (as pandas sorts them)."""
     encoded = pc.dictionary_encode(values)
     order = pc.sort_indices(encoded.dictionary).to_numpy()
-    rank = np.empty(len(order), dtype=np.int64)
+    rank = np.empty(len(order) + 1, dtype=np.int64)
     rank[order] = np.arange(len(order))
-    codes = rank[encoded.indices.to_numpy(zero_copy_only=False)]
-    uniques = np.asarray(encoded.dictionary.take(pa.array(order)).to_pylist(), dtype=object)
-    return codes, uniques
+    rank[-1] = len(order)  # a null's index, filled with -1
+    return rank[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
 
 
 def labels_by_image(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     """``read_labels`` of a csv already read and checked by ``_label_problems``.
 
     The 4.5M rows of the full csv stay in Arrow strings and integer arrays (no Python string
-    per row, no pivot): each row's ID is parsed by Arrow into an image code and a subtype code,
-    which also find the repeated rows, and fill one (images x 6) grid.
+    per row, no pivot): each row's ID is parsed by Arrow into an image code and a subtype code
+    (``split_ids``, a slice of rows at a time), which fill one (images x 6) grid. Only the rows
+    of a repeated ID are compared for conflicting labels.
     """
-    parts = pc.extract_regex(_arrow(frame["ID"]), _ID_GROUPS)
-    image_codes, image_ids = _sorted_codes(pc.struct_field(parts, "image"))
-    subtype_codes = pc.index_in(pc.struct_field(parts, "subtype"), pa.array(SUBTYPES))
-    subtype_codes = subtype_codes.to_numpy(zero_copy_only=False)
-    del parts
-    keep = _unique_rows(frame, image_codes * len(SUBTYPES) + subtype_codes, where)
+    image_codes, image_ids, subtype_codes = split_ids(pa.array(frame["ID"]), _ID_GROUPS, SUBTYPES)
+    cells = image_codes.astype(np.int64) * len(SUBTYPES) + subtype_codes
+    del image_codes, subtype_codes
+    _raise_conflicts(frame, cells, len(image_ids) * len(SUBTYPES), where)
     grid = np.full((len(image_ids), len(SUBTYPES)), -1, dtype=np.int8)
-    labels = frame["Label"].to_numpy(dtype=np.int8)
-    grid[image_codes[keep], subtype_codes[keep]] = labels[keep]
+    grid.reshape(-1)[cells] = frame["Label"].to_numpy(dtype=np.int8)  # repeats agree
     incomplete = (grid < 0).any(axis=1)
     if incomplete.any():
         examples = [
@@ -185,6 +183,15 @@ def labels_by_image(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     wide = pd.DataFrame(grid.astype(np.int64), columns=list(SUBTYPES))
     wide.insert(0, "image_id", np.asarray(image_ids, dtype=object))
     return wide
+
+
+def _raise_conflicts(frame: pd.DataFrame, cells: np.ndarray, n_cells: int, where: str) -> None:
+    """DataError (``_unique_rows``'s) where rows with one ID, ``cells`` coding each row's ID
+    as an integer below ``n_cells``, have different labels; the rows of IDs that occur once
+    are not sorted, nor copied."""
+    repeated = np.flatnonzero(np.bincount(cells, minlength=n_cells)[cells] > 1)
+    if len(repeated):
+        _unique_rows(frame.iloc[repeated], cells[repeated], where)
 
 
 def read_headers(root: Path, relative: Sequence[str]) -> pd.DataFrame:
@@ -211,12 +218,44 @@ def add_slice_index(table: pd.DataFrame) -> pd.DataFrame:
     Ties in position are broken by InstanceNumber, as ``harness.kit.imaging.ct.slice_order`` does,
     then by image_id so that the order never depends on the input's.
     """
-    keys = ["PatientID", "StudyInstanceUID", "SeriesInstanceUID", "position", "InstanceNumber"]
-    ordered = table.sort_values([*keys, "image_id"], kind="stable", ignore_index=True)
-    series = ordered.groupby("SeriesInstanceUID", sort=False)
-    ordered["slice_index"] = series.cumcount().astype("int64")
-    ordered["n_slices"] = series["image_id"].transform("size").astype("int64")
+    ordered = table.iloc[_slice_order(table)].reset_index(drop=True)
+    series = _sort_codes(_arrow(ordered["SeriesInstanceUID"]))
+    slice_index, n_slices = _rank_in_group(series)
+    ordered["slice_index"] = slice_index
+    ordered["n_slices"] = n_slices
     return ordered
+
+
+def _slice_order(table: pd.DataFrame) -> np.ndarray:
+    """The rows' order by patient, study, series, position, InstanceNumber and image_id: what
+    ``sort_values(kind="stable")`` gives, NaN last, from a numpy sort of integer codes (sorting
+    the 752,803 slices by their UID strings took pandas over a second). image_id, unique, is
+    only ranked when rows tie on everything else."""
+    uids = ["PatientID", "StudyInstanceUID", "SeriesInstanceUID"]
+    keys = [_sort_codes(_arrow(table[column])) for column in uids]
+    keys += [table["position"].to_numpy(), table["InstanceNumber"].to_numpy()]
+    order = np.lexsort(keys[::-1])
+    tied = np.ones(max(len(order) - 1, 0), dtype=bool)
+    for key in keys:
+        after, before = key[order][1:], key[order][:-1]
+        same = after == before
+        if key.dtype.kind == "f":
+            same |= np.isnan(after) & np.isnan(before)
+        tied &= same
+    if tied.any():
+        order = np.lexsort([_sort_codes(_arrow(table["image_id"])), *keys[::-1]])
+    return order
+
+
+def _rank_in_group(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's rank among the earlier rows of its group (``groupby.cumcount``) and its
+    group's size, groups given as integer ``codes``."""
+    counts = np.bincount(codes)
+    by_group = np.argsort(codes, kind="stable")
+    starts = np.cumsum(counts) - counts
+    rank = np.empty(len(codes), dtype=np.int64)
+    rank[by_group] = np.arange(len(codes)) - np.repeat(starts, counts)
+    return rank, counts[codes].astype(np.int64)
 
 
 def read_train_table(root: str | Path) -> pd.DataFrame:
@@ -281,7 +320,11 @@ def check_layout(
 
 
 def _read_csv(csv_path: Path) -> pd.DataFrame:
-    # Arrow strings: the full csv's 4.5M IDs as Python objects would take gigabytes.
+    # Arrow strings: the full csv's 4.5M IDs as Python objects would take gigabytes. Arrow's
+    # reader where it reads what pandas would; pandas (and its errors) for any other file.
+    frame = read_plain_csv(csv_path, {"ID": pa.string(), "Label": pa.int64()})
+    if frame is not None:
+        return frame
     return read_label_csv(csv_path, _DOWNLOAD_FIX, dtype={"ID": "string[pyarrow]"})
 
 
@@ -377,16 +420,19 @@ def _image_problems(
         lambda image_id: f"image file missing (image {image_id})",
         "re-download stage_2_train/ or remove the image's six rows from the csv",
     )
+    # Paths as strings: 752,803 Path objects took 190 MB of the check's peak, strings 75 MB.
+    folder = f"{root / IMAGE_DIR}{os.sep}"
     opened = opening.run(
         partial(_open_slice, decode=decode),
-        [image_path(root, image_id) for image_id in found],
+        [f"{folder}{image_id}.dcm" for image_id in found],
         chunk_size=files_per_chunk(decode),
     )
     return problems + [p for _, checked in opened for p in checked.problems]
 
 
-def _open_slice(path: Path, *, decode: bool) -> Checked[None]:
+def _open_slice(file: str, *, decode: bool) -> Checked[None]:
     """The problem of one slice's file, if any (run in a worker process)."""
+    path = Path(file)
     found = _header_row(path)
     if isinstance(found, DataProblem):
         return Checked((found,))

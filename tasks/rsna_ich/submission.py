@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from harness.api import DataError
 from harness.kit.layout import read_answers_csv
@@ -47,6 +49,43 @@ def submission_frame(image_ids: pd.Series | list[str], probabilities: np.ndarray
 
 def answers_from_table(table: pd.DataFrame) -> pd.DataFrame:
     """Six rows per image of a labelled table (ID, Label as int, StudyInstanceUID), by ID."""
+    image_ids = table["image_id"].astype(str)
+    order = _images_by_id(image_ids)
+    if order is None:
+        return _answers_by_string_sort(table)
+    by_name = np.argsort(np.asarray(SUBTYPES))  # an image's IDs differ in the subtype only
+    rows = np.repeat(order, len(SUBTYPES))
+    subtypes = np.tile(by_name, len(order))
+    suffixes = np.asarray([f"_{subtype}" for subtype in SUBTYPES], dtype=object)[subtypes]
+    labels = table[list(SUBTYPES)].to_numpy(dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "ID": image_ids.take(rows).reset_index(drop=True) + suffixes,
+            "Label": labels[rows, subtypes],
+            GROUP_COLUMN: table[GROUP_COLUMN].astype(str).take(rows).reset_index(drop=True),
+        }
+    )
+
+
+def _images_by_id(image_ids: pd.Series) -> np.ndarray | None:
+    """The rows in the order of their answers' IDs, sorting the images rather than six times
+    as many ``ID_<image>_<subtype>`` strings (0.5 s of a run's start-up at Kaggle's size).
+
+    That order is the images' when the image ids are distinct and of one length (Kaggle's:
+    ``ID_`` and 9 hex digits). Otherwise None: an id that is the start of another sorts
+    differently with a suffix (``"ID_a_any" > "ID_a0_any"``)."""
+    values = pa.array(image_ids)
+    lengths = pc.utf8_length(values)
+    if len(values) and pc.min_max(lengths)["min"] != pc.min_max(lengths)["max"]:
+        return None
+    order = pc.sort_indices(values).to_numpy()
+    ordered = values.take(pa.array(order))
+    if pc.any(pc.equal(ordered[1:], ordered[:-1])).as_py():
+        return None
+    return order
+
+
+def _answers_by_string_sort(table: pd.DataFrame) -> pd.DataFrame:
     long = table.melt(
         id_vars=["image_id", GROUP_COLUMN], value_vars=list(SUBTYPES), var_name="subtype"
     )

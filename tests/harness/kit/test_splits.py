@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from harness.kit.splits import grouped_holdout, holdout_size
+from harness.kit.splits import grouped_holdout, holdout_size, is_sorted
 
 
 def _split(table: pd.DataFrame, strata: pd.Series, **kwargs: object):
@@ -77,3 +78,35 @@ def test_errors_name_the_problem():
         _split(table, full, fraction=1.0)
     with pytest.raises(ValueError, match="column"):
         _split(table, full, sort_by=["missing"])
+
+
+@pytest.mark.parametrize(
+    ("frame", "expected"),
+    [
+        (pd.DataFrame({"a": [1, 1, 2], "b": ["b", "a", "c"]}), False),
+        (pd.DataFrame({"a": [1, 1, 2], "b": ["a", "a", "a"]}), True),
+        (pd.DataFrame({"a": [1, 2, 2], "b": ["z", "a", "b"]}), True),
+        (pd.DataFrame({"a": [-0.0, 0.0, 1.5]}), True),
+        (pd.DataFrame({"a": [1.0, np.nan]}), False),
+        (pd.DataFrame({"a": ["x", None]}, dtype=object), False),
+        (pd.DataFrame({"a": ["a", "b", "B"]}, dtype=object), False),
+        (pd.DataFrame({"a": pd.Categorical(["b", "a"], categories=["b", "a"])}), False),
+        (pd.DataFrame({"a": [3]}), True),
+        (pd.DataFrame({"a": []}), True),
+    ],
+)
+def test_is_sorted_says_whether_a_stable_sort_would_change_nothing(
+    frame: pd.DataFrame, expected: bool
+) -> None:
+    assert is_sorted(frame, list(frame.columns)) is expected
+    if expected:
+        sorted_frame = frame.sort_values(list(frame.columns), kind="stable")
+        assert sorted_frame.index.tolist() == frame.index.tolist()
+
+
+def test_a_sorted_table_splits_as_a_shuffled_one() -> None:
+    table = _table(40)
+    strata = pd.Series(False, index=table["study"].unique())
+    shuffled = table.sample(frac=1, random_state=1)
+    for ours, theirs in zip(_split(table, strata), _split(shuffled, strata), strict=True):
+        pd.testing.assert_frame_equal(ours, theirs)

@@ -213,3 +213,31 @@ def test_two_workers_find_what_one_finds(small_dataset: Path, pool_at_any_size: 
     assert {Path(p.path).name for p in alone} == {"ID_c0.dcm", "ID_a0.dcm", "ID_f0.dcm"}
     assert set(pooled) == set(alone)
     assert set(reported) == set(alone)
+
+
+def _slice_order_by_pandas(table: pd.DataFrame) -> pd.DataFrame:
+    """What add_slice_index returned before it sorted integer codes: the reference."""
+    keys = ["PatientID", "StudyInstanceUID", "SeriesInstanceUID", "position", "InstanceNumber"]
+    ordered = table.sort_values([*keys, "image_id"], kind="stable", ignore_index=True)
+    series = ordered.groupby("SeriesInstanceUID", sort=False)
+    ordered["slice_index"] = series.cumcount().astype("int64")
+    ordered["n_slices"] = series["image_id"].transform("size").astype("int64")
+    return ordered
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_slice_order_is_pandas_sort_with_ties_and_nan(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 400
+    series = rng.integers(0, 12, n)
+    table = pd.DataFrame(
+        {
+            "image_id": [f"ID_{i:x}" for i in rng.permutation(n)],
+            "PatientID": [f"P{s % 4}" for s in series],
+            "StudyInstanceUID": [f"1.2.{s % 6}" for s in series],
+            "SeriesInstanceUID": [f"1.3.{s}" for s in series],
+            "position": np.where(rng.random(n) < 0.05, np.nan, rng.integers(-3, 3, n) * 2.5),
+            "InstanceNumber": rng.integers(-1, 3, n),
+        }
+    )
+    pd.testing.assert_frame_equal(add_slice_index(table), _slice_order_by_pandas(table))

@@ -31,6 +31,40 @@ def answers() -> pd.DataFrame:
     return answers_from_table(_labelled())
 
 
+def _answers_by_pandas(table: pd.DataFrame) -> pd.DataFrame:
+    """What answers_from_table returned before it sorted images: the reference."""
+    long = table.melt(
+        id_vars=["image_id", "StudyInstanceUID"], value_vars=list(SUBTYPES), var_name="subtype"
+    )
+    answers = pd.DataFrame(
+        {
+            "ID": long["image_id"].astype(str) + "_" + long["subtype"].astype(str),
+            "Label": long["value"].astype("int64"),
+            "StudyInstanceUID": long["StudyInstanceUID"].astype(str),
+        }
+    )
+    return answers.sort_values("ID", ignore_index=True)
+
+
+@pytest.mark.parametrize(
+    "image_ids",
+    [
+        ["ID_0c", "ID_a1", "ID_B2", "ID_09"],  # one length: images sorted, not their IDs
+        ["ID_a0", "ID_a", "ID_A", "ID_b"],  # ID_a_any sorts after ID_a0_any
+        ["ID_c", "ID_a", "ID_c", "ID_b"],  # a repeated image
+        [],
+    ],
+)
+def test_answers_are_the_sorted_melt_of_the_table(image_ids: list[str]) -> None:
+    rng = np.random.default_rng(len(image_ids))
+    table = pd.DataFrame(
+        {"image_id": image_ids, "StudyInstanceUID": [f"1.2.{i % 2}" for i in range(len(image_ids))]}
+    )
+    for subtype in SUBTYPES:
+        table[subtype] = rng.integers(0, 2, len(image_ids))
+    pd.testing.assert_frame_equal(answers_from_table(table), _answers_by_pandas(table))
+
+
 def _submission(answers: pd.DataFrame, value: float = 0.5) -> pd.DataFrame:
     return answers[["ID"]].assign(Label=value)
 
