@@ -15,6 +15,7 @@ import pandas as pd
 
 from harness.kit.segmentation.rle import absolute_runs
 from harness.kit.segmentation.submission import (
+    LabelledDataset,
     RleFormat,
     cell_text,
     read_rle_answers,
@@ -69,6 +70,11 @@ def answers_from_table(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+DATASET = LabelledDataset(
+    TRAIN_CSV, IMAGE_DIR, lambda root: answers_from_table(read_train_table(root))
+)
+
+
 def read_answers(path: str | Path) -> pd.DataFrame:
     """Answers from a dataset's train.csv or from a solution file.
 
@@ -77,15 +83,7 @@ def read_answers(path: str | Path) -> pd.DataFrame:
     EncodedPixels, one row per pair, and may give ``height`` and ``width``; without them images
     are the competition's 256x1600. Raises DataError naming the problem.
     """
-    path = Path(path)
-    if path.name == TRAIN_CSV and path.is_file() and (path.parent / IMAGE_DIR).is_dir():
-        return answers_from_table(read_train_table(path.parent))
-    answers = read_rle_answers(
-        path,
-        RLE,
-        expected=f"a dataset's {TRAIN_CSV} next to its {IMAGE_DIR}/",
-        id_problem=_pair_id_problem,
-    )
+    answers = read_rle_answers(path, RLE, dataset=DATASET, id_problem=_pair_id_problem)
     ids = answers[ID_COLUMN]
     order = np.lexsort((ids.str.rsplit("_", n=1).str[1], image_ids(ids)))
     return answers.iloc[order].reset_index(drop=True)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from harness.kit.segmentation.rle import relative_runs
 from harness.kit.segmentation.submission import (
+    LabelledDataset,
     RleFormat,
     cell_text,
     read_rle_answers,
@@ -42,6 +43,11 @@ def images(answers: pd.DataFrame) -> np.ndarray:
     return answers["ImageId"].astype(str).to_numpy()
 
 
+DATASET = LabelledDataset(
+    TRAIN_CSV, IMAGE_DIR, lambda root: answers_from_table(read_train_table(root))
+)
+
+
 def read_answers(path: str | Path) -> pd.DataFrame:
     """Answers from a dataset's train-rle.csv or from a solution file.
 
@@ -50,15 +56,7 @@ def read_answers(path: str | Path) -> pd.DataFrame:
     EncodedPixels with one row per image, and may give ``height`` and ``width``; without them
     images are the competition's 1024x1024. Raises DataError naming the problem.
     """
-    path = Path(path)
-    if path.name == TRAIN_CSV and path.is_file() and (path.parent / IMAGE_DIR).is_dir():
-        return answers_from_table(read_train_table(path.parent))
-    answers = read_rle_answers(
-        path,
-        RLE,
-        expected=f"a dataset's {TRAIN_CSV} next to its {IMAGE_DIR}/",
-        skipinitialspace=True,
-    )
+    answers = read_rle_answers(path, RLE, dataset=DATASET, skipinitialspace=True)
     return answers.sort_values("ImageId", kind="stable").reset_index(drop=True)
 
 

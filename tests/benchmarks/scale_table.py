@@ -151,6 +151,13 @@ def _plan(n_images: int, seed: int) -> _Studies:
     return _Studies(patient[:n_studies], first, count, ids)
 
 
+def _patch(data: bytearray, spans: dict[str, list[int]], values: dict[str, bytes]) -> None:
+    """Write each value over every span of its placeholder (a value fills its placeholder)."""
+    for name, value in values.items():
+        for at in spans[name]:
+            data[at : at + len(value)] = value
+
+
 def _write_studies(
     root: Path, template: bytes, spans: dict[str, list[int]], studies: list[tuple]
 ) -> None:
@@ -163,18 +170,14 @@ def _write_studies(
             "study": f"{_UID_ROOT}1.{_UID_BASE + study}".encode(),
             "series": f"{_UID_ROOT}2.{_UID_BASE + study}".encode(),
         }
-        for name, value in values.items():
-            for at in spans[name]:
-                data[at : at + len(value)] = value
+        _patch(data, spans, values)
         for number, image_id in enumerate(image_ids, start=1):
             slice_values = {
                 "instance": f"{_UID_ROOT}3.{_UID_BASE + int(image_id[3:], 16)}".encode(),
                 "number": f"{number:04d}".encode(),
                 "z": f"{5.0 * number:+09.3f}".encode(),
             }
-            for name, value in slice_values.items():
-                for at in spans[name]:
-                    data[at : at + len(value)] = value
+            _patch(data, spans, slice_values)
             (out / f"{image_id}.dcm").write_bytes(data)
 
 

@@ -57,18 +57,6 @@ def mask_dices(
     )
 
 
-def mean_dice(
-    predictions: Sequence[str],
-    truths: Sequence[str],
-    shapes: Sequence[tuple[int, int]],
-    *,
-    runs: RleReader,
-    masks: str = "masks",
-) -> float:
-    """The competition score: mean ``mask_dice`` over rows given in the same order."""
-    return float(np.mean(mask_dices(predictions, truths, shapes, runs=runs, masks=masks)))
-
-
 def dice_metric(
     *,
     id_column: str,

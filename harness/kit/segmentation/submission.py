@@ -42,22 +42,40 @@ class RleFormat:
     """The competition's (height, width): an answers file without sizes is read against it."""
 
 
+@dataclass(frozen=True)
+class LabelledDataset:
+    """A dataset's label csv beside its image folder: an answers path naming that csv is read as
+    the whole dataset's answers (image sizes from the files), not as a solution file."""
+
+    label_csv: str
+    image_dir: str
+    answers: Callable[[Path], pd.DataFrame]
+    """The answers of the dataset under a root folder."""
+
+    def holds(self, path: Path) -> bool:
+        """Whether ``path`` is a dataset's label csv, with its image folder beside it."""
+        beside = path.parent / self.image_dir
+        return path.name == self.label_csv and path.is_file() and beside.is_dir()
+
+
 def read_rle_answers(
-    path: Path,
+    path: str | Path,
     rle: RleFormat,
     *,
-    expected: str,
+    dataset: LabelledDataset,
     skipinitialspace: bool = False,
     id_problem: Callable[[pd.Series], str | None] | None = None,
 ) -> pd.DataFrame:
-    """A solution file's answers: ``id_column``, ``EncodedPixels``, ``height``, ``width``, in file
-    order, ids and masks stripped.
+    """The answers of a whole dataset when ``path`` is its label csv, else of a solution file:
+    ``id_column``, ``EncodedPixels``, ``height``, ``width``, in file order, ids and masks stripped.
 
-    ``height`` and ``width`` default to ``rle.image_size``. Raises DataError for
-    an unreadable file, a missing column (``expected`` says what else the file may be), an id on
-    several rows, an id ``id_problem`` rejects (it returns the message) and a malformed RLE
-    (``rle.row_label`` formats the id).
+    A solution file's ``height`` and ``width`` default to ``rle.image_size``. Raises DataError for
+    an unreadable file, a missing column, an id on several rows, an id ``id_problem`` rejects (it
+    returns the message) and a malformed RLE (``rle.row_label`` formats the id).
     """
+    path = Path(path)
+    if dataset.holds(path):
+        return dataset.answers(path.parent)
     id_column, runs, row_label, image_size = rle.id_column, rle.runs, rle.row_label, rle.image_size
     frame = read_answers_csv(
         path, dtype=str, skipinitialspace=skipinitialspace, keep_default_na=False
@@ -68,7 +86,8 @@ def read_rle_answers(
     if missing:
         raise DataError(
             f"answers file {path} lacks column(s) {', '.join(missing)}; expected a solution file "
-            f"with {', '.join(columns)} (and optionally height, width), or {expected}"
+            f"with {', '.join(columns)} (and optionally height, width), or a dataset's "
+            f"{dataset.label_csv} next to its {dataset.image_dir}/"
         )
     for column, size in zip(SIZE_COLUMNS, image_size, strict=True):
         frame[column] = pd.to_numeric(frame[column]) if column in frame.columns else size

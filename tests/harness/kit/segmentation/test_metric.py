@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from harness.kit.segmentation.metric import RleReader, mask_dice, mean_dice
+from harness.kit.segmentation.metric import RleReader, dice_metric, mask_dice, mask_dices
 from harness.kit.segmentation.rle import absolute_runs, relative_runs
 
 SHAPE = (4, 3)
@@ -29,6 +31,17 @@ ABSOLUTE = Flavour(absolute_runs, "", "1 1", "1 12", "(image, class) pairs")
 FLAVOURS = {"relative": RELATIVE, "absolute": ABSOLUTE}
 
 
+def _score(predictions: list[str], truths: list[str], runs: RleReader) -> float:
+    """The metric a task declares, scoring rows of ``SHAPE`` images."""
+    ids = [f"row{i}" for i in range(len(truths))]
+    metric = dice_metric(
+        id_column="ImageId", runs=runs, groups=lambda a: np.arange(len(a)), masks="images"
+    )
+    submission = pd.DataFrame({"ImageId": ids, "EncodedPixels": predictions})
+    answers = submission.assign(EncodedPixels=truths, height=SHAPE[0], width=SHAPE[1])
+    return metric.score(submission, answers)
+
+
 @pytest.mark.parametrize("flavour", FLAVOURS.values(), ids=FLAVOURS)
 def test_edge_cases(flavour: Flavour) -> None:
     def dice(prediction: str, truth: str) -> float:
@@ -43,16 +56,16 @@ def test_edge_cases(flavour: Flavour) -> None:
 @pytest.mark.parametrize("flavour", FLAVOURS.values(), ids=FLAVOURS)
 def test_inputs_must_pair_up_and_be_some(flavour: Flavour) -> None:
     with pytest.raises(ValueError, match="pair up"):
-        mean_dice([flavour.empty], [flavour.empty] * 2, [SHAPE], runs=flavour.runs)
+        mask_dices([flavour.empty], [flavour.empty] * 2, [SHAPE], runs=flavour.runs)
     with pytest.raises(ValueError, match=re.escape(f"no {flavour.masks}")):
-        mean_dice([], [], [], runs=flavour.runs, masks=flavour.masks)
+        mask_dices([], [], [], runs=flavour.runs, masks=flavour.masks)
 
 
 def test_hand_computed_mean_over_images() -> None:
     # Image 3: prediction pixels 2..5, truth 4..6 and 9 -> overlap 2, sizes 4 + 4 -> 0.5.
     predictions = ["-1", "-1", "2 4", "0 12"]
     truths = ["-1", "1 1", "4 3 2 1", "0 12"]
-    score = mean_dice(predictions, truths, [SHAPE] * 4, runs=relative_runs)
+    score = _score(predictions, truths, relative_runs)
     assert score == pytest.approx((1 + 0 + 0.5 + 1) / 4)
 
 
@@ -65,7 +78,7 @@ def test_hand_computed_mean_over_image_class_pairs() -> None:
     #   class 4 prediction 1..3, truth 2..3 -> overlap 2, sizes 3 + 2 -> 0.8.
     predictions = ["", "3 4", "1 2", "1 3"]
     truths = ["", "5 3 10 1", "", "2 2"]
-    score = mean_dice(predictions, truths, [SHAPE] * 4, runs=absolute_runs)
+    score = _score(predictions, truths, absolute_runs)
     assert score == pytest.approx((1 + 0.5 + 0 + 0.8) / 4)
 
 

@@ -1,35 +1,27 @@
-import shutil
+"""The ensemble's cached decode: a broken file is named and skipped, a second pass decodes none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from harness.engine.registry import load_task
-from solutions.rsna_breast.ensemble.preprocess import prepare_images
+from solutions.rsna_breast.ensemble.preprocess import PreparedImages
 
-
-def _prepare(table, cache: Path):
-    return prepare_images(
-        table,
-        cache,
-        height=32,
-        width=16,
-        crop=True,
-        decode_device="cpu",
-        decode_batch_size=4,
-        num_threads=1,
-    )
+Prepare = Callable[[pd.DataFrame, Path, int, int], PreparedImages]
 
 
 def test_truncated_dicom_is_named_and_the_rest_is_prepared(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path,
+    rows_with_a_truncated_file: Callable[[int, int], tuple[pd.DataFrame, Path]],
+    prepare_on_cpu: Prepare,
 ) -> None:
-    root = tmp_path / "data"
-    shutil.copytree(tiny_breast_root, root)
-    table = load_task("rsna-breast").load(root).head(12)
-    victim = Path(table["path"].iloc[5])
-    victim.write_bytes(victim.read_bytes()[:300])
+    table, victim = rows_with_a_truncated_file(12, 5)
 
-    prepared = _prepare(table, tmp_path / "cache")
+    prepared = prepare_on_cpu(table, tmp_path / "cache", 32, 16)
 
     assert prepared.unreadable == [str(victim)]
     assert prepared.ok.tolist() == [i != 5 for i in range(12)]
@@ -40,11 +32,11 @@ def test_truncated_dicom_is_named_and_the_rest_is_prepared(
 
 
 def test_second_prepare_is_served_from_the_cache_without_decoding(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path, tiny_breast_root: Path, prepare_on_cpu: Prepare
 ) -> None:
     table = load_task("rsna-breast").load(tiny_breast_root).head(8)
-    first = _prepare(table, tmp_path / "cache")
-    again = _prepare(table, tmp_path / "cache")
+    first = prepare_on_cpu(table, tmp_path / "cache", 32, 16)
+    again = prepare_on_cpu(table, tmp_path / "cache", 32, 16)
     assert first.cache_hits == 0 and again.cache_hits == 8
     assert again.decode.dali == again.decode.fallback == 0
     assert again.files == first.files

@@ -3,18 +3,18 @@ pydicom process pool and real (untrained, tiny-input) members."""
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from harness.engine.registry import load_task
 from harness.kit.imaging.dali_decode import DicomDecoder
 from solutions.rsna_breast.ensemble.config import EnsembleConfig
 from solutions.rsna_breast.ensemble.model import BreastNet
-from solutions.rsna_breast.ensemble.preprocess import prepare_images
+from solutions.rsna_breast.ensemble.preprocess import PreparedImages
 from solutions.rsna_breast.ensemble.solution import resolve_predict_path
 from solutions.rsna_breast.ensemble.stream import predict_streamed, stream_probabilities
 from solutions.rsna_breast.ensemble.training import predict_probabilities
@@ -23,13 +23,11 @@ pytest.importorskip("nvidia.dali")
 
 
 def test_streamed_probabilities_are_the_cached_paths(
-    tmp_path: Path, tiny_breast_root: Path
+    tmp_path: Path,
+    rows_with_a_truncated_file: Callable[[int, int], tuple[pd.DataFrame, Path]],
+    prepare_on_cpu: Callable[[pd.DataFrame, Path, int, int], PreparedImages],
 ) -> None:
-    root = tmp_path / "data"
-    shutil.copytree(tiny_breast_root, root)
-    frame = load_task("rsna-breast").load(root).head(20).reset_index(drop=True)
-    victim = Path(frame["path"].iloc[7])
-    victim.write_bytes(victim.read_bytes()[:300])
+    frame, victim = rows_with_a_truncated_file(20, 7)
     cfg = EnsembleConfig(height=64, width=32, batch_size=4, decode_batch_size=4)
     torch.manual_seed(0)
     models = [
@@ -46,16 +44,7 @@ def test_streamed_probabilities_are_the_cached_paths(
     again = predict_streamed(
         models, frame, cfg, cpu, decode_device="cpu", fallback_workers=2, decode_threads=1
     )
-    prepared = prepare_images(
-        frame,
-        tmp_path / "cache",
-        height=64,
-        width=32,
-        crop=True,
-        decode_device="cpu",
-        decode_batch_size=4,
-        num_threads=1,
-    )
+    prepared = prepare_on_cpu(frame, tmp_path / "cache", 64, 32)
     files = [f for f in prepared.files if f is not None]
     cached = np.mean([predict_probabilities(m, files, cfg, cpu, 0) for m in models], axis=0)
 
