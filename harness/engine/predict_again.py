@@ -11,8 +11,8 @@ projection), linked to its source by ``source_run_id``.
 Which rows are predicted (``rows=``): on data the source did not train on, all of them; on the
 source's own data only the split's holdout (its other rows trained the model), which gives the
 source's own score again; ``rows=test`` reads the competition's unlabelled test folder
-(``Task.load_unlabelled``: Kaggle's ``test.csv`` and its images), predicted and timed, not
-scored.
+(``Task.load_unlabelled``, e.g. rsna-breast's ``test.csv`` and ``test_images/``), predicted
+and timed, not scored.
 """
 
 from __future__ import annotations

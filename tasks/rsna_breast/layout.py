@@ -74,6 +74,10 @@ _DOWNLOAD_FIX = (
     "point data.root at the folder holding train.csv and train_images/ from the Kaggle download "
     "(kaggle competitions download -c rsna-breast-cancer-detection)"
 )
+_TEST_DOWNLOAD_FIX = (
+    "point data= at the folder holding test.csv and test_images/ from the Kaggle download "
+    "(kaggle competitions download -c rsna-breast-cancer-detection)"
+)
 _REDOWNLOAD_FIX = (
     "re-download this file from Kaggle; if every file fails to decode, check that pylibjpeg, "
     "pylibjpeg-openjpeg and pylibjpeg-libjpeg are installed"
@@ -120,7 +124,7 @@ def read_test_csv(root: str | Path) -> pd.DataFrame:
     """
     root = require_root(root, _DOWNLOAD_FIX)
     csv_path = root / TEST_CSV
-    frame = read_label_csv(csv_path, _DOWNLOAD_FIX)
+    frame = read_label_csv(csv_path, _TEST_DOWNLOAD_FIX)
     missing = [c for c in TEST_COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(

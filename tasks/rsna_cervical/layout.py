@@ -6,6 +6,8 @@
                                               8-19 = T1-T12)
     <root>/train_bounding_boxes.csv           StudyInstanceUID, x, y, width, height,
                                               slice_number (fracture boxes, some studies)
+    <root>/test.csv, <root>/test_images/...   unlabelled: row_id, StudyInstanceUID,
+                                              prediction_type (``read_test_csv``)
 
 ``read_train_csv`` is the fast path of every run: it checks the table and lists each study's
 folder (no DICOM is opened). ``check_layout`` is ``harness data check``: it also opens the
@@ -50,9 +52,15 @@ TRAIN_CSV = "train.csv"
 IMAGE_DIR = "train_images"
 SEGMENTATION_DIR = "segmentations"
 BOXES_CSV = "train_bounding_boxes.csv"
+TEST_CSV = "test.csv"
+TEST_IMAGE_DIR = "test_images"
 
 _DOWNLOAD_FIX = (
     "point data.root at the folder holding train.csv and train_images/ from the Kaggle download "
+    "(kaggle competitions download -c rsna-2022-cervical-spine-fracture-detection)"
+)
+_TEST_DOWNLOAD_FIX = (
+    "point data= at the folder holding test.csv and test_images/ from the Kaggle download "
     "(kaggle competitions download -c rsna-2022-cervical-spine-fracture-detection)"
 )
 _REDOWNLOAD_FIX = (
@@ -80,22 +88,51 @@ def read_train_csv(root: str | Path) -> pd.DataFrame:
     table = frame.loc[:, list(COLUMNS)].copy()
     for column in TARGETS:
         table[column] = pd.to_numeric(table[column]).astype("int64")
-    image_dir = root / IMAGE_DIR
-    study_dirs = [image_dir / uid for uid in table["StudyInstanceUID"]]
+    table["study_dir"], table["n_slices"] = _study_folders(
+        root / IMAGE_DIR, table["StudyInstanceUID"], csv_path
+    )
+    segmentations = [root / SEGMENTATION_DIR / f"{uid}.nii" for uid in table["StudyInstanceUID"]]
+    table["segmentation"] = [str(p) if p.is_file() else None for p in segmentations]
+    return table.sort_values("StudyInstanceUID", ignore_index=True)
+
+
+def read_test_csv(root: str | Path) -> pd.DataFrame:
+    """Kaggle's unlabelled ``test.csv`` and ``test_images/`` as a table shaped like a holdout's
+    public view: one row per study of test.csv (StudyInstanceUID, absolute ``study_dir``,
+    ``n_slices``), by StudyInstanceUID.
+
+    Raises DataError when test.csv is missing or lacks StudyInstanceUID, or naming the study
+    folders that are missing or empty.
+    """
+    root = require_root(root, _DOWNLOAD_FIX)
+    csv_path = root / TEST_CSV
+    frame = read_label_csv(csv_path, _TEST_DOWNLOAD_FIX, dtype={"StudyInstanceUID": str})
+    if "StudyInstanceUID" not in frame.columns:
+        raise DataError(
+            f"{csv_path}: no StudyInstanceUID column; Kaggle's test.csv has row_id, "
+            "StudyInstanceUID, prediction_type"
+        )
+    uids = pd.Series(sorted(frame["StudyInstanceUID"].dropna().astype(str).unique()))
+    study_dirs, counts = _study_folders(root / TEST_IMAGE_DIR, uids, csv_path)
+    return pd.DataFrame({"StudyInstanceUID": uids, "study_dir": study_dirs, "n_slices": counts})
+
+
+def _study_folders(
+    image_dir: Path, uids: pd.Series, csv_path: Path
+) -> tuple[list[str], np.ndarray]:
+    """Each study's folder under ``image_dir`` (absolute) and its number of slices; raises
+    DataError naming the folders that are missing or hold no slice."""
+    study_dirs = [image_dir / uid for uid in uids]
     counts = [len(slice_files(d)) if d.is_dir() else 0 for d in study_dirs]
     empty = [str(d) for d, n in zip(study_dirs, counts, strict=True) if n == 0]
     if empty:
         more = f" and {len(empty) - _MAX_EXAMPLES} more" if len(empty) > _MAX_EXAMPLES else ""
         raise DataError(
             f"{len(empty)} study folder(s) of {csv_path} are missing or hold no .dcm file, e.g. "
-            f"{', '.join(empty[:_MAX_EXAMPLES])}{more}; re-download train_images/ or remove "
-            "those studies from train.csv"
+            f"{', '.join(empty[:_MAX_EXAMPLES])}{more}; re-download {image_dir.name}/ or remove "
+            f"those studies from {csv_path.name}"
         )
-    table["study_dir"] = [str(d) for d in study_dirs]
-    table["n_slices"] = np.asarray(counts, dtype=np.int64)
-    segmentations = [root / SEGMENTATION_DIR / f"{uid}.nii" for uid in table["StudyInstanceUID"]]
-    table["segmentation"] = [str(p) if p.is_file() else None for p in segmentations]
-    return table.sort_values("StudyInstanceUID", ignore_index=True)
+    return [str(d) for d in study_dirs], np.asarray(counts, dtype=np.int64)
 
 
 def check_layout(
@@ -310,5 +347,9 @@ def _box_problems(root: Path, uids: set[str]) -> list[DataProblem]:
 
 
 LAYOUT = Layout(
-    check=check_layout, load=read_train_csv, label_columns=LABEL_COLUMNS, inputs_column="n_slices"
+    check=check_layout,
+    load=read_train_csv,
+    label_columns=LABEL_COLUMNS,
+    inputs_column="n_slices",
+    load_unlabelled=read_test_csv,
 )

@@ -2,6 +2,7 @@
 
     <root>/stage_2_train.csv             ID (ID_<image>_<subtype>), Label; six rows per image
     <root>/stage_2_train/ID_<image>.dcm  one CT slice per file
+    <root>/stage_2_test/ID_<image>.dcm   unlabelled (``read_test_images``, predict rows=test)
 
 The label file says nothing about which study a slice belongs to or where it sits in it: that
 is in the DICOM headers (PatientID, StudyInstanceUID, SeriesInstanceUID, ImagePositionPatient).
@@ -48,6 +49,7 @@ SUBTYPES: tuple[str, ...] = (
 
 LABEL_CSV = "stage_2_train.csv"
 IMAGE_DIR = "stage_2_train"
+TEST_IMAGE_DIR = "stage_2_test"
 CSV_COLUMNS: tuple[str, ...] = ("ID", "Label")
 HEADER_COLUMNS: tuple[str, ...] = (
     "PatientID",
@@ -194,19 +196,22 @@ def _raise_conflicts(frame: pd.DataFrame, cells: np.ndarray, n_cells: int, where
         _unique_rows(frame.iloc[repeated], cells[repeated], where)
 
 
-def read_headers(root: Path, relative: Sequence[str]) -> pd.DataFrame:
+def read_headers(
+    root: Path, relative: Sequence[str], index: FileIndex, *, fix: str
+) -> pd.DataFrame:
     """``HEADER_COLUMNS`` of the files ``relative`` (under ``root``), headers only, from the data
-    folder's header index (files new or changed since it was written are read now).
+    folder's header ``index`` (files new or changed since it was written are read now).
 
-    Raises DataError listing every file that is missing, unreadable or lacks a needed tag.
+    Raises DataError listing every file that is missing, unreadable or lacks a needed tag, then
+    ``fix``.
     """
-    indexed = HEADER_INDEX.rows(root, relative)
+    indexed = index.rows(root, relative)
     failures = indexed.problems
     if failures:
         listed = "\n  ".join(str(p) for p in failures[:10])
         raise DataError(
             f"{len(failures)} DICOM file(s) cannot be used:\n  {listed}{_more(len(failures), 10)}"
-            "\n(run `harness data check task=rsna-ich root=...` for a full report)"
+            f"\n({fix})"
         )
     return indexed.frame.loc[:, list(HEADER_COLUMNS)]
 
@@ -268,7 +273,8 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
     csv_path = root / LABEL_CSV
     labels = cached_table(csv_path, "rsna-ich-labels", 1, lambda: read_labels(csv_path))
     relative = f"{IMAGE_DIR}/" + labels["image_id"] + ".dcm"
-    headers = read_headers(root, relative.tolist())
+    fix = f"run `harness data check task=rsna-ich root={root}` for a full report"
+    headers = read_headers(root, relative.tolist(), HEADER_INDEX, fix=fix)
     table = pd.concat(
         [
             labels[["image_id"]],
@@ -281,6 +287,42 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
     ordered = add_slice_index(table)
     columns = ["image_id", "path", *HEADER_COLUMNS, "slice_index", "n_slices", *SUBTYPES]
     return ordered.loc[:, columns]
+
+
+def read_test_images(root: str | Path) -> pd.DataFrame:
+    """Kaggle's unlabelled ``stage_2_test/`` as a table shaped like a holdout's public view:
+    ``image_id``, absolute ``path``, the header columns, ``slice_index`` and ``n_slices``, in
+    slice order. Headers are kept between loads as the training slices' are, in an index of
+    their own.
+
+    Raises DataError when the folder is missing or holds no slice, or listing the files that
+    cannot be used.
+    """
+    root = require_root(root, _DOWNLOAD_FIX)
+    image_dir = root / TEST_IMAGE_DIR
+    fix = f"unpack {TEST_IMAGE_DIR}/ of the Kaggle download into {root}"
+    if not image_dir.is_dir():
+        raise DataError(f"{image_dir} not found; {fix}")
+    names = sorted(e.name for e in os.scandir(image_dir) if e.name.endswith(".dcm"))
+    if not names:
+        raise DataError(f"{image_dir} holds no .dcm file; {fix}")
+    relative = [f"{TEST_IMAGE_DIR}/{name}" for name in names]
+    table = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "image_id": [name.removesuffix(".dcm") for name in names],
+                    "path": [f"{root}/{r}" for r in relative],
+                }
+            ),
+            read_headers(
+                root, relative, TEST_HEADER_INDEX, fix="every test slice is predicted: mend these"
+            ),
+        ],
+        axis=1,
+    )
+    columns = ["image_id", "path", *HEADER_COLUMNS, "slice_index", "n_slices"]
+    return add_slice_index(table).loc[:, columns]
 
 
 def check_layout(
@@ -389,17 +431,17 @@ def _any_problems(labels: pd.DataFrame, where: str) -> list[DataProblem]:
     ]
 
 
-def _header_row(path: Path) -> dict[str, object] | DataProblem:
-    """The header columns of one file, or the problem that stops it being used."""
+def _header_row(path: Path, fix: str = _REDOWNLOAD_FIX) -> dict[str, object] | DataProblem:
+    """The header columns of one file, or the problem that stops it being used (and ``fix``)."""
     try:
         header = read_header_tags(path, _HEADER_TAGS, require_pixels=True)
     except DicomReadError as err:
-        return DataProblem(str(path), err.reason, _REDOWNLOAD_FIX)
+        return DataProblem(str(path), err.reason, fix)
     missing = [tag for tag in HEADER_COLUMNS[:3] if not str(header.get(tag) or "").strip()]
     if "ImagePositionPatient" not in header:
         missing.append("ImagePositionPatient")
     if missing:
-        return DataProblem(str(path), f"header lacks {', '.join(missing)}", _REDOWNLOAD_FIX)
+        return DataProblem(str(path), f"header lacks {', '.join(missing)}", fix)
     geometry = slice_geometry(header)
     return {
         "PatientID": str(header["PatientID"]),
@@ -452,4 +494,18 @@ def _open_slice(file: str, *, decode: bool) -> Checked[None]:
 HEADER_INDEX = FileIndex("rsna-ich-headers", HEADER_COLUMNS, _header_row, version=1)
 """Each slice's header columns, kept between runs (see harness.kit.file_index)."""
 
-LAYOUT = Layout(check=check_layout, load=read_train_table, label_columns=SUBTYPES)
+TEST_HEADER_INDEX = FileIndex(
+    "rsna-ich-test-headers",
+    HEADER_COLUMNS,
+    partial(_header_row, fix=f"re-download this file of {TEST_IMAGE_DIR}/ from Kaggle"),
+    version=1,
+)
+"""The same for the unlabelled test slices: an index holds the files of its last load, so the
+two folders keep one each instead of replacing each other's."""
+
+LAYOUT = Layout(
+    check=check_layout,
+    load=read_train_table,
+    label_columns=SUBTYPES,
+    load_unlabelled=read_test_images,
+)

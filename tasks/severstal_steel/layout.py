@@ -3,6 +3,7 @@
     <root>/train.csv               ImageId,ClassId,EncodedPixels: one row per (image, defect
                                    class) present; an image without a row is defect-free
     <root>/train_images/<ImageId>  e.g. 0002cc93b.jpg: a 256 x 1600 JPEG, 3 channels (grey)
+    <root>/test_images/<ImageId>   unlabelled (``read_test_images``, harness predict rows=test)
 
 ImageId is the file name, extension included, as in Kaggle's CSV. Masks are absolute RLEs
 (1-based start, length) over the column-major flattening of the image
@@ -32,6 +33,7 @@ from harness.kit.task import Layout
 
 TRAIN_CSV = "train.csv"
 IMAGE_DIR = "train_images"
+TEST_IMAGE_DIR = "test_images"
 IMAGE_SUFFIX = ".jpg"
 CSV_COLUMNS: tuple[str, ...] = ("ImageId", "ClassId", "EncodedPixels")
 CLASS_IDS: tuple[int, ...] = (1, 2, 3, 4)
@@ -176,13 +178,8 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
     if not image_dir.is_dir():
         raise DataError(f"{image_dir} not found; {_DOWNLOAD_FIX}")
     files = find_images(image_dir)
-    problems = _rows_without_file(frame, files, image_dir)
-    infos: dict[str, ImageInfo] = {}
-    for image_id, path in files.items():
-        try:
-            infos[image_id] = read_image_info(path)
-        except ImageReadError as err:
-            problems.append(DataProblem(str(err.path), err.reason, _REDOWNLOAD_FIX))
+    infos, unreadable = _image_infos(files)
+    problems = _rows_without_file(frame, files, image_dir) + unreadable
     problems += row_problems(frame, _sizes(infos), csv_path)
     if problems:
         raise mismatch_error(root, list(map(str, problems)), "severstal-steel", root)
@@ -204,6 +201,48 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+def read_test_images(root: str | Path) -> pd.DataFrame:
+    """Kaggle's unlabelled ``test_images/`` as a table shaped like a holdout's public view:
+    ImageId, absolute ``path``, ``height`` and ``width`` from the JPEG headers, by ImageId.
+
+    Raises DataError when the folder is missing or empty, or naming every unreadable JPEG.
+    """
+    root = require_root(root, _DOWNLOAD_FIX)
+    image_dir = root / TEST_IMAGE_DIR
+    fix = f"unpack {TEST_IMAGE_DIR}/ of the Kaggle download into {root}"
+    if not image_dir.is_dir():
+        raise DataError(f"{image_dir} not found; {fix}")
+    files = find_images(image_dir)
+    if not files:
+        raise DataError(f"{image_dir} holds no {IMAGE_SUFFIX} file; {fix}")
+    infos, problems = _image_infos(files)
+    if problems:
+        raise DataError(
+            f"{image_dir}: {len(problems)} unreadable JPEG(s), e.g. {problems[0].path}: "
+            f"{problems[0].problem}; re-download {TEST_IMAGE_DIR}/ from Kaggle"
+        )
+    return pd.DataFrame(
+        {
+            "ImageId": list(files),
+            "path": [str(path) for path in files.values()],
+            "height": [infos[i].height for i in files],
+            "width": [infos[i].width for i in files],
+        }
+    )
+
+
+def _image_infos(files: dict[str, Path]) -> tuple[dict[str, ImageInfo], list[DataProblem]]:
+    """Each readable JPEG's header, and a problem for each unreadable one."""
+    infos: dict[str, ImageInfo] = {}
+    problems: list[DataProblem] = []
+    for image_id, path in files.items():
+        try:
+            infos[image_id] = read_image_info(path)
+        except ImageReadError as err:
+            problems.append(DataProblem(str(err.path), err.reason, _REDOWNLOAD_FIX))
+    return infos, problems
 
 
 def check_layout(
@@ -298,4 +337,9 @@ def _sizes(infos: dict[str, ImageInfo]) -> dict[str, tuple[int, int]]:
     return {image_id: (i.height, i.width) for image_id, i in infos.items()}
 
 
-LAYOUT = Layout(check=check_layout, load=read_train_table, label_columns=LABEL_COLUMNS)
+LAYOUT = Layout(
+    check=check_layout,
+    load=read_train_table,
+    label_columns=LABEL_COLUMNS,
+    load_unlabelled=read_test_images,
+)

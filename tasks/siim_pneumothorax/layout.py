@@ -3,6 +3,8 @@
     <root>/train-rle.csv                       "ImageId, EncodedPixels": one row per annotated
                                                region, " -1" for an image without pneumothorax
     <root>/dicom-images-train/<StudyInstanceUID>/<SeriesInstanceUID>/<ImageId>.dcm
+    <root>/dicom-images-test/...                 unlabelled, the same tree (``read_test_images``,
+                                               harness predict rows=test)
 
 The CSV's header and values carry a leading space (``ImageId, EncodedPixels``), read away with
 ``skipinitialspace``. Several rows of one image are one mask: their union. The masks are SIIM
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 TRAIN_CSV = "train-rle.csv"
 IMAGE_DIR = "dicom-images-train"
+TEST_IMAGE_DIR = "dicom-images-test"
 CSV_COLUMNS: tuple[str, ...] = ("ImageId", "EncodedPixels")
 """The columns of Kaggle's train-rle.csv (its header reads ``ImageId, EncodedPixels``)."""
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -133,6 +136,11 @@ def _header_row(path: Path) -> dict[str, object] | DataProblem:
 
 HEADER_INDEX = FileIndex("siim-pneumothorax-headers", ("PatientID", "height", "width"), _header_row)
 """Each image's header values, kept between loads (see harness.kit.file_index)."""
+TEST_HEADER_INDEX = FileIndex(
+    "siim-pneumothorax-test-headers", ("PatientID", "height", "width"), _header_row
+)
+"""The same for the unlabelled test images: an index holds the files of its last load, so the
+two folders keep one each instead of replacing each other's."""
 
 
 def row_problems(
@@ -206,16 +214,8 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
         if image_id and image_id not in files
     ]
     found = [image_id for image_id in image_ids if image_id in files]
-    indexed = HEADER_INDEX.rows(root, [str(files[i].relative_to(root)) for i in found])
-    problems += indexed.problems
-    read = indexed.frame
-    headers = {
-        Path(path).stem: ImageHeader(str(patient), int(height), int(width))
-        for path, patient, height, width in zip(
-            read["path"], read["PatientID"], read["height"], read["width"], strict=True
-        )
-    }
-    problems += row_problems(frame, _shapes(headers), csv_path)
+    headers, unreadable = _headers(HEADER_INDEX, root, [files[i] for i in found])
+    problems += unreadable + row_problems(frame, _shapes(headers), csv_path)
     if problems:
         raise mismatch_error(root, list(map(str, problems)), "siim-pneumothorax", root)
     unlabelled = len(files) - len(headers)
@@ -244,6 +244,57 @@ def read_train_table(root: str | Path) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+def read_test_images(root: str | Path) -> pd.DataFrame:
+    """Kaggle's unlabelled ``dicom-images-test/`` as a table shaped like a holdout's public
+    view: ImageId, PatientID, absolute ``path``, ``height`` and ``width``, by ImageId. Headers
+    are kept between loads as the training images' are, in an index of their own.
+
+    Raises DataError when the folder is missing or holds no DICOM, or naming a file that is
+    there twice or whose header cannot be read.
+    """
+    root = require_root(root, _DOWNLOAD_FIX)
+    image_dir = root / TEST_IMAGE_DIR
+    fix = f"unpack {TEST_IMAGE_DIR}/ of the Kaggle download into {root}"
+    if not image_dir.is_dir():
+        raise DataError(f"{image_dir} not found; {fix}")
+    files, problems = find_images(image_dir)
+    if not files and not problems:
+        raise DataError(f"{image_dir} holds no .dcm file; {fix}")
+    headers, unreadable = _headers(TEST_HEADER_INDEX, root, list(files.values()))
+    problems += unreadable
+    if problems:
+        raise DataError(
+            f"{image_dir}: {len(problems)} problem(s), e.g. {problems[0]}; "
+            f"re-download {TEST_IMAGE_DIR}/ from Kaggle"
+        )
+    ids = sorted(files)
+    return pd.DataFrame(
+        {
+            "ImageId": ids,
+            "PatientID": [headers[i].patient_id for i in ids],
+            "path": [str(files[i]) for i in ids],
+            "height": [headers[i].height for i in ids],
+            "width": [headers[i].width for i in ids],
+        }
+    )
+
+
+def _headers(
+    index: FileIndex, root: Path, paths: list[Path]
+) -> tuple[dict[str, ImageHeader], list[DataProblem]]:
+    """The header of each readable file of ``paths`` by ImageId, through ``index``, and the
+    problems of the others."""
+    indexed = index.rows(root, [str(path.relative_to(root)) for path in paths])
+    read = indexed.frame
+    headers = {
+        Path(path).stem: ImageHeader(str(patient), int(height), int(width))
+        for path, patient, height, width in zip(
+            read["path"], read["PatientID"], read["height"], read["width"], strict=True
+        )
+    }
+    return headers, list(indexed.problems)
 
 
 def check_layout(
@@ -312,4 +363,9 @@ def _shapes(headers: dict[str, ImageHeader]) -> dict[str, tuple[int, int]]:
     return {image_id: (h.height, h.width) for image_id, h in headers.items()}
 
 
-LAYOUT = Layout(check=check_layout, load=read_train_table, label_columns=LABEL_COLUMNS)
+LAYOUT = Layout(
+    check=check_layout,
+    load=read_train_table,
+    label_columns=LABEL_COLUMNS,
+    load_unlabelled=read_test_images,
+)

@@ -11,8 +11,17 @@ import pandas as pd
 import pytest
 
 from harness.api import DataError
+from harness.engine.registry import load_task
 from harness.kit.file_checks import Opening
-from tasks.rsna_cervical.layout import COLUMNS, check_layout, read_train_csv
+from tasks.rsna_cervical.layout import (
+    COLUMNS,
+    TARGETS,
+    TEST_CSV,
+    TEST_IMAGE_DIR,
+    check_layout,
+    read_test_csv,
+    read_train_csv,
+)
 from tasks.rsna_cervical.volume import slice_files
 
 
@@ -88,3 +97,41 @@ def test_bounding_boxes_naming_unknown_studies_or_slices(copy_root):
     text = "\n".join(p.problem for p in check_layout(copy_root, decode=False))
     assert "studies that train.csv does not have, on line(s) 2" in text
     assert "slice file that does not exist, on line(s) 3" in text
+
+
+def _kaggle_test_folder(labelled: Path, out: Path) -> pd.DataFrame:
+    """Kaggle's unlabelled layout (test.csv, eight rows a study, and test_images/<UID>/) of
+    ``labelled``'s holdout studies; returns the holdout's public view, which it must read as."""
+    task = load_task("rsna-cervical")
+    _, holdout = task.split(task.load(labelled))
+    uids = holdout["StudyInstanceUID"].tolist()
+    rows = [(f"{uid}_{target}", uid, target) for uid in uids for target in TARGETS]
+    out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=["row_id", "StudyInstanceUID", "prediction_type"]).to_csv(
+        out / TEST_CSV, index=False
+    )
+    (out / TEST_IMAGE_DIR).mkdir()
+    for uid in uids:
+        (out / TEST_IMAGE_DIR / uid).symlink_to(labelled / "train_images" / uid)
+    view = task.public_view(holdout)
+    return view.assign(study_dir=[str(out / TEST_IMAGE_DIR / uid) for uid in uids])
+
+
+def test_kaggles_test_folder_reads_as_the_holdouts_public_view(
+    tiny_cervical_root: Path, tmp_path: Path
+) -> None:
+    expected = _kaggle_test_folder(tiny_cervical_root, tmp_path)
+
+    found = load_task("rsna-cervical").load_unlabelled(tmp_path)
+
+    pd.testing.assert_frame_equal(found, expected, check_dtype=False)
+
+
+def test_a_study_missing_from_the_test_folder_is_named_with_the_fix(
+    tiny_cervical_root: Path, tmp_path: Path
+) -> None:
+    expected = _kaggle_test_folder(tiny_cervical_root, tmp_path)
+    Path(expected["study_dir"].iloc[0]).unlink()
+    missing = r"1 study folder\(s\) of .*test\.csv are missing .*re-download test_images/"
+    with pytest.raises(DataError, match=missing):
+        read_test_csv(tmp_path)

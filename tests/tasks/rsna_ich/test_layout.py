@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,12 +13,17 @@ import pydicom
 import pytest
 
 from harness.api import DataError, DataProblem
+from harness.engine.registry import load_task
 from harness.kit.file_checks import Opening
 from tasks.rsna_ich.layout import (
+    HEADER_INDEX,
+    IMAGE_DIR,
     SUBTYPES,
+    TEST_IMAGE_DIR,
     add_slice_index,
     check_layout,
     read_labels,
+    read_test_images,
     read_train_table,
 )
 
@@ -241,3 +249,34 @@ def test_slice_order_is_pandas_sort_with_ties_and_nan(seed: int) -> None:
         }
     )
     pd.testing.assert_frame_equal(add_slice_index(table), _slice_order_by_pandas(table))
+
+
+def test_kaggles_stage_2_test_reads_as_the_holdouts_public_view(
+    synthesized: Callable[[str, dict[str, Any]], Path], tmp_path: Path
+) -> None:
+    task = load_task("rsna-ich")
+    root = tmp_path / "data"  # stage_2_test/ beside stage_2_train/, as Kaggle's download has it
+    shutil.copytree(synthesized("rsna-ich", task.contract_synth), root)
+    _, holdout = task.split(task.load(root))
+    (root / TEST_IMAGE_DIR).mkdir()
+    for image_id, path in zip(holdout["image_id"], holdout["path"], strict=True):
+        (root / TEST_IMAGE_DIR / f"{image_id}.dcm").symlink_to(path)
+    view = task.public_view(holdout)
+    expected = view.assign(path=[f"{root}/{TEST_IMAGE_DIR}/{i}.dcm" for i in view["image_id"]])
+
+    found = task.load_unlabelled(root)
+
+    # Same rows in the same slice order (a sequence model reads a series' slices in a row).
+    pd.testing.assert_frame_equal(found, expected, check_dtype=False)
+    # Its headers are indexed apart: the training slices' index is still whole.
+    again = HEADER_INDEX.rows(root, [f"{IMAGE_DIR}/{i}.dcm" for i in holdout["image_id"]])
+    assert again.reread == 0
+
+
+def test_a_broken_stage_2_test_is_named_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / TEST_IMAGE_DIR).mkdir()
+    with pytest.raises(DataError, match=r"holds no \.dcm file"):
+        read_test_images(tmp_path)
+    (tmp_path / TEST_IMAGE_DIR / "ID_broken.dcm").write_bytes(b"not a dicom")
+    with pytest.raises(DataError, match=r"1 DICOM file\(s\) cannot be used:\n  .*ID_broken\.dcm"):
+        read_test_images(tmp_path)

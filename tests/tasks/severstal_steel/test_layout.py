@@ -1,4 +1,5 @@
-"""Reading train.csv and train_images/, and `data check` on real JPEG files."""
+"""Reading train.csv and train_images/ (and the unlabelled test_images/), and `data check` on real
+JPEG files."""
 
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ import pandas as pd
 import pytest
 
 from harness.api import DataError
+from harness.engine.registry import load_task
 from harness.kit.file_checks import Opening
 from tasks.severstal_steel.layout import (
     IMAGE_DIR,
     MASK_COLUMNS,
     TABLE_COLUMNS,
+    TEST_IMAGE_DIR,
     TRAIN_CSV,
     check_layout,
     read_grey,
+    read_test_images,
     read_train_table,
 )
 
@@ -157,3 +161,36 @@ def test_two_workers_find_what_one_finds(
     pooled = check_layout(root, opening=Opening(workers=2))
     assert {Path(p.path).name for p in alone} >= {first.name, second.name, third.name}
     assert set(pooled) == set(alone)
+
+
+def _kaggle_test_folder(labelled: Path, out: Path) -> pd.DataFrame:
+    """Kaggle's unlabelled layout (test_images/ only) of ``labelled``'s holdout images; returns
+    the holdout's public view, which the folder must read back as."""
+    task = load_task("severstal-steel")
+    _, holdout = task.split(task.load(labelled))
+    (out / TEST_IMAGE_DIR).mkdir(parents=True)
+    for image_id in holdout["ImageId"]:
+        (out / TEST_IMAGE_DIR / image_id).symlink_to(labelled / IMAGE_DIR / image_id)
+    view = task.public_view(holdout)
+    return view.assign(path=[str(out / TEST_IMAGE_DIR / i) for i in view["ImageId"]])
+
+
+def test_kaggles_test_images_read_as_the_holdouts_public_view(
+    synthetic_root: Path, tmp_path: Path
+) -> None:
+    expected = _kaggle_test_folder(synthetic_root, tmp_path)
+
+    found = load_task("severstal-steel").load_unlabelled(tmp_path)
+
+    pd.testing.assert_frame_equal(
+        found, expected.sort_values("ImageId").reset_index(drop=True), check_dtype=False
+    )
+
+
+def test_a_broken_test_folder_is_named_with_the_fix(synthetic_root: Path, tmp_path: Path) -> None:
+    expected = _kaggle_test_folder(synthetic_root, tmp_path)
+    broken = tmp_path / TEST_IMAGE_DIR / expected["ImageId"].iloc[1]
+    broken.unlink()
+    broken.write_bytes(b"not a jpeg")
+    with pytest.raises(DataError, match=r"1 unreadable JPEG\(s\), e\.g\. .*: unreadable JPEG"):
+        read_test_images(tmp_path)

@@ -1,4 +1,5 @@
-"""Reading the Kaggle layout and `data check` on real pydicom-written files."""
+"""Reading the Kaggle layout (and its unlabelled test folder) and `data check` on real
+pydicom-written files."""
 
 from __future__ import annotations
 
@@ -12,13 +13,18 @@ import pydicom
 import pytest
 
 from harness.api import DataError
+from harness.engine.registry import load_task
 from harness.kit.file_checks import Opening
 from harness.kit.segmentation.rle import decode_relative, encode_relative
 from tasks.siim_pneumothorax.layout import (
+    HEADER_INDEX,
     IMAGE_DIR,
     TABLE_COLUMNS,
+    TEST_HEADER_INDEX,
+    TEST_IMAGE_DIR,
     TRAIN_CSV,
     check_layout,
+    read_test_images,
     read_train_table,
     union_masks,
 )
@@ -161,3 +167,45 @@ def test_limit_caps_the_files_opened(dataset_copy: Callable[[], Path]) -> None:
     broken.write_bytes(b"garbage")
     assert any("unreadable" in p.problem for p in check_layout(root, decode=False))
     assert not any("unreadable" in p.problem for p in check_layout(root, opening=Opening(limit=5)))
+
+
+def _kaggle_test_folder(labelled: Path, out: Path) -> pd.DataFrame:
+    """Kaggle's unlabelled tree (dicom-images-test/<study>/<series>/<id>.dcm) of ``labelled``'s
+    holdout images; returns the holdout's public view, which the folder must read back as."""
+    task = load_task("siim-pneumothorax")
+    _, holdout = task.split(task.load(labelled))
+    view = task.public_view(holdout)
+    paths = []
+    for source in view["path"]:
+        target = out / TEST_IMAGE_DIR / Path(source).relative_to(labelled / IMAGE_DIR)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        paths.append(str(target))
+    return view.assign(path=paths).sort_values("ImageId").reset_index(drop=True)
+
+
+def test_kaggles_test_images_read_as_the_holdouts_public_view(
+    synthetic_root: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(synthetic_root, root)
+    expected = _kaggle_test_folder(root, root)
+
+    def relative(paths: pd.Series) -> list[str]:
+        return [str(Path(p).relative_to(root)) for p in paths]
+
+    train_paths = relative(read_train_table(root)["path"])
+
+    found = load_task("siim-pneumothorax").load_unlabelled(root)
+
+    pd.testing.assert_frame_equal(found, expected, check_dtype=False)
+    # The test folder's headers are indexed apart: the training images' index is still whole.
+    assert HEADER_INDEX.rows(root, train_paths).reread == 0
+    assert TEST_HEADER_INDEX.rows(root, relative(expected["path"])).reread == 0
+
+
+def test_a_broken_test_folder_is_named_with_the_fix(synthetic_root: Path, tmp_path: Path) -> None:
+    expected = _kaggle_test_folder(synthetic_root, tmp_path)
+    Path(expected["path"].iloc[2]).write_bytes(b"not a dicom")
+    with pytest.raises(DataError, match=rf"{TEST_IMAGE_DIR}: 1 problem\(s\), e\.g\. .*\.dcm: "):
+        read_test_images(tmp_path)
