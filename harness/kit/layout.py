@@ -3,10 +3,10 @@
 A layout reads its data twice over: ``read_*`` (every run) raises one DataError that lists
 what is wrong, ``check_layout`` (``harness data check``) returns every DataProblem. Both start
 by finding the data root and reading the label CSV (``require_root``, ``read_label_csv``;
-``check_prelude`` for the check), look for the file of every row (``find_files``), and the
-read path ends with ``mismatch_error`` when anything was wrong. ``read_answers_csv`` opens an
-answers file. Each message names the file (and
-the row or line), the problem and the fix.
+``check_prelude`` for the check; ``require_folder`` for a folder read without a CSV), look for
+the file of every row (``find_files``), and the read path ends with ``mismatch_error`` when
+anything was wrong. ``read_answers_csv`` opens an answers file. Each message names the file
+(and the row or line), the problem and the fix.
 """
 
 from __future__ import annotations
@@ -45,6 +45,31 @@ def require_root(root: str | Path, fix: str) -> Path:
     if not resolved.is_dir():
         raise DataError(f"data root {resolved} is not a folder; {fix}")
     return resolved
+
+
+def require_folder(root: str | Path, folder: str) -> Path:
+    """``folder`` of the data root, for a reader of one folder of the Kaggle download (e.g. the
+    unlabelled test images); raises DataError naming the folder and how to get it when the root
+    or the folder is not there."""
+    resolved = Path(root).expanduser().resolve()
+    if not resolved.is_dir():
+        raise DataError(
+            f"data root {resolved} is not a folder; point data= at the folder that holds "
+            f"{folder}/ of the Kaggle download"
+        )
+    path = resolved / folder
+    if not path.is_dir():
+        raise DataError(f"{path} not found; {_unpack_fix(path)}")
+    return path
+
+
+def empty_folder_error(folder: Path, suffix: str) -> DataError:
+    """The DataError of a folder from ``require_folder`` that holds no ``suffix`` file."""
+    return DataError(f"{folder} holds no {suffix} file; {_unpack_fix(folder)}")
+
+
+def _unpack_fix(folder: Path) -> str:
+    return f"unpack {folder.name}/ of the Kaggle download into {folder.parent}"
 
 
 def read_label_csv(csv_path: Path, fix: str, **options: Any) -> pd.DataFrame:

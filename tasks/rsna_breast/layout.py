@@ -122,7 +122,7 @@ def read_test_csv(root: str | Path) -> pd.DataFrame:
 
     Raises DataError naming test.csv's missing columns or the image files that are not there.
     """
-    root = require_root(root, _DOWNLOAD_FIX)
+    root = require_root(root, _TEST_DOWNLOAD_FIX)
     csv_path = root / TEST_CSV
     frame = read_label_csv(csv_path, _TEST_DOWNLOAD_FIX)
     missing = [c for c in TEST_COLUMNS if c not in frame.columns]

@@ -104,7 +104,7 @@ def read_test_csv(root: str | Path) -> pd.DataFrame:
     Raises DataError when test.csv is missing or lacks StudyInstanceUID, or naming the study
     folders that are missing or empty.
     """
-    root = require_root(root, _DOWNLOAD_FIX)
+    root = require_root(root, _TEST_DOWNLOAD_FIX)
     csv_path = root / TEST_CSV
     frame = read_label_csv(csv_path, _TEST_DOWNLOAD_FIX, dtype={"StudyInstanceUID": str})
     if "StudyInstanceUID" not in frame.columns:

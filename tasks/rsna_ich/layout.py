@@ -33,7 +33,15 @@ from harness.kit.file_index import FileIndex, cached_table
 from harness.kit.imaging.ct import slice_geometry, to_hu
 from harness.kit.imaging.dicom import DicomReadError, read_dicom
 from harness.kit.imaging.dicom_tags import read_header_tags
-from harness.kit.layout import check_prelude, csv_lines, find_files, read_label_csv, require_root
+from harness.kit.layout import (
+    check_prelude,
+    csv_lines,
+    empty_folder_error,
+    find_files,
+    read_label_csv,
+    require_folder,
+    require_root,
+)
 from harness.kit.task import Layout
 from tasks.rsna_ich.label_ids import split_ids
 
@@ -298,14 +306,11 @@ def read_test_images(root: str | Path) -> pd.DataFrame:
     Raises DataError when the folder is missing or holds no slice, or listing the files that
     cannot be used.
     """
-    root = require_root(root, _DOWNLOAD_FIX)
-    image_dir = root / TEST_IMAGE_DIR
-    fix = f"unpack {TEST_IMAGE_DIR}/ of the Kaggle download into {root}"
-    if not image_dir.is_dir():
-        raise DataError(f"{image_dir} not found; {fix}")
+    image_dir = require_folder(root, TEST_IMAGE_DIR)
+    root = image_dir.parent
     names = sorted(e.name for e in os.scandir(image_dir) if e.name.endswith(".dcm"))
     if not names:
-        raise DataError(f"{image_dir} holds no .dcm file; {fix}")
+        raise empty_folder_error(image_dir, ".dcm")
     relative = [f"{TEST_IMAGE_DIR}/{name}" for name in names]
     table = pd.concat(
         [

@@ -27,7 +27,14 @@ from PIL import Image
 
 from harness.api import DataError, DataProblem
 from harness.kit.file_checks import EVERY_FILE, Checked, Opening, read_checked
-from harness.kit.layout import check_prelude, mismatch_error, read_text_csv, require_root
+from harness.kit.layout import (
+    check_prelude,
+    empty_folder_error,
+    mismatch_error,
+    read_text_csv,
+    require_folder,
+    require_root,
+)
 from harness.kit.segmentation.rle import absolute_runs
 from harness.kit.task import Layout
 
@@ -209,14 +216,10 @@ def read_test_images(root: str | Path) -> pd.DataFrame:
 
     Raises DataError when the folder is missing or empty, or naming every unreadable JPEG.
     """
-    root = require_root(root, _DOWNLOAD_FIX)
-    image_dir = root / TEST_IMAGE_DIR
-    fix = f"unpack {TEST_IMAGE_DIR}/ of the Kaggle download into {root}"
-    if not image_dir.is_dir():
-        raise DataError(f"{image_dir} not found; {fix}")
+    image_dir = require_folder(root, TEST_IMAGE_DIR)
     files = find_images(image_dir)
     if not files:
-        raise DataError(f"{image_dir} holds no {IMAGE_SUFFIX} file; {fix}")
+        raise empty_folder_error(image_dir, IMAGE_SUFFIX)
     infos, problems = _image_infos(files)
     if problems:
         raise DataError(

@@ -31,7 +31,14 @@ from harness.kit.file_checks import EVERY_FILE, Checked, Opening, read_checked
 from harness.kit.file_index import FileIndex
 from harness.kit.imaging.dicom import DicomReadError, read_dicom
 from harness.kit.imaging.dicom_tags import read_header_tags
-from harness.kit.layout import check_prelude, mismatch_error, read_text_csv, require_root
+from harness.kit.layout import (
+    check_prelude,
+    empty_folder_error,
+    mismatch_error,
+    read_text_csv,
+    require_folder,
+    require_root,
+)
 from harness.kit.segmentation.rle import (
     EMPTY_RELATIVE,
     decode_relative,
@@ -254,14 +261,11 @@ def read_test_images(root: str | Path) -> pd.DataFrame:
     Raises DataError when the folder is missing or holds no DICOM, or naming a file that is
     there twice or whose header cannot be read.
     """
-    root = require_root(root, _DOWNLOAD_FIX)
-    image_dir = root / TEST_IMAGE_DIR
-    fix = f"unpack {TEST_IMAGE_DIR}/ of the Kaggle download into {root}"
-    if not image_dir.is_dir():
-        raise DataError(f"{image_dir} not found; {fix}")
+    image_dir = require_folder(root, TEST_IMAGE_DIR)
+    root = image_dir.parent
     files, problems = find_images(image_dir)
     if not files and not problems:
-        raise DataError(f"{image_dir} holds no .dcm file; {fix}")
+        raise empty_folder_error(image_dir, ".dcm")
     headers, unreadable = _headers(TEST_HEADER_INDEX, root, list(files.values()))
     problems += unreadable
     if problems:
